@@ -1,0 +1,1 @@
+"""Typed Pulumi components for an Istio mesh, its addons and its microservices."""

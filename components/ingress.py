@@ -1,0 +1,128 @@
+"""The Istio ingress gateway (own injected namespace) and the routes to the public service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pulumi_kubernetes.helm.v4 import Chart
+
+from components import topology as topo
+from components.charts import ISTIO_REPO, ChartSource, chart_args
+from components.config import IngressConfig
+from components.istio import IstioControlPlane
+from components.istio_values import resources_value
+from components.manifests import custom_resource
+from components.workload_specs import principal
+
+RELEASE = "istio-ingress"
+GATEWAY_NAME = "public"
+# Ref: gateway chart templates/_helpers.tpl: pods are labelled `istio: <release minus "istio-">`.
+SELECTOR = {"istio": "ingress"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class IngressArgs:
+    config: IngressConfig
+    """`mesh:ingress`."""
+    version: str
+    """Istio version: the gateway chart matches the control plane."""
+    public_service: topo.Service
+    """The service `/` routes to (its http port)."""
+    control_plane: IstioControlPlane
+    chart_mirror: Optional[str] = None
+
+
+def service_ports(cfg: IngressConfig) -> list[dict[str, Any]]:
+    """The gateway chart's `service.ports` (passed verbatim), with the HTTP nodePort when set."""
+    # Ref: gateway chart values.yaml `service.ports` (status-port 15021, http2 80, https 443).
+    http: dict[str, Any] = {"name": "http2", "port": 80, "protocol": "TCP", "targetPort": 80}
+    if cfg.node_port is not None:
+        http["nodePort"] = cfg.node_port
+    return [
+        {"name": "status-port", "port": 15021, "protocol": "TCP", "targetPort": 15021},
+        http,
+        {"name": "https", "port": 443, "protocol": "TCP", "targetPort": 443},
+    ]
+
+
+def chart_values(cfg: IngressConfig, revision: str) -> dict[str, Any]:
+    return {
+        "revision": revision,
+        "service": {"type": cfg.service_type, "ports": service_ports(cfg)},
+        "autoscaling": {"enabled": False},
+        "replicaCount": cfg.replicas,
+        "resources": resources_value(cfg.resources),
+        "podDisruptionBudget": {"maxUnavailable": 1} if cfg.replicas > 1 else {},
+    }
+
+
+def gateway(cfg: IngressConfig, namespace: str) -> dict[str, Any]:
+    """networking.istio.io/v1 Gateway: HTTP on 80 (redirecting when TLS is on), HTTPS on 443."""
+    http: dict[str, Any] = {"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": list(cfg.hosts)}
+    servers = [http]
+    if cfg.tls:
+        if cfg.tls.redirect_http:
+            http["tls"] = {"httpsRedirect": True}
+        servers.append({
+            "port": {"number": 443, "name": "https", "protocol": "HTTPS"},
+            "hosts": list(cfg.hosts),
+            "tls": {"mode": "SIMPLE", "credentialName": cfg.tls.credential_name},
+        })
+    return {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "Gateway",
+        "metadata": {"name": GATEWAY_NAME, "namespace": namespace},
+        "spec": {"selector": SELECTOR, "servers": servers},
+    }
+
+
+def virtual_service(cfg: IngressConfig, namespace: str, service: topo.Service) -> dict[str, Any]:
+    """Route `/` to the public service's HTTP port."""
+    return {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "VirtualService",
+        "metadata": {"name": service.name, "namespace": namespace},
+        "spec": {
+            "hosts": list(cfg.hosts),
+            "gateways": [f"{namespace}/{GATEWAY_NAME}"],
+            "http": [{
+                "match": [{"uri": {"prefix": "/"}}],
+                "route": [{"destination": {"host": f"{service.name}.{service.name}.svc.cluster.local",
+                                           "port": {"number": service.port("http")}}}],
+            }],
+        },
+    }
+
+
+class IngressGateway(pulumi.ComponentResource):
+    """Gateway chart in its own namespace with sidecar injection (`image: auto` needs it)."""
+
+    principal: str
+    namespace: str
+
+    def __init__(self, name: str, args: IngressArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("mesh:ingress:Gateway", name, None, opts)
+        cfg, cp = args.config, args.control_plane
+        self.namespace = cfg.namespace
+        ns = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata={"name": cfg.namespace, "labels": cp.injection_labels()},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=cp.ready),
+        )
+        main_revision = next(iter(cp.revisions))
+        chart = Chart(
+            f"{name}-chart",
+            chart_args(ChartSource("gateway", args.version, ISTIO_REPO), args.chart_mirror, release=RELEASE,
+                       namespace=cfg.namespace, values=chart_values(cfg, main_revision)),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, *cp.ready]),
+        )
+        cr_opts = pulumi.ResourceOptions(parent=self, depends_on=[ns, chart, *cp.crds_ready])
+        custom_resource(f"{name}-gateway", gateway(cfg, cfg.namespace), cr_opts)
+        custom_resource(f"{name}-route", virtual_service(cfg, cfg.namespace, args.public_service), cr_opts)
+        # Ref: gateway chart: the ServiceAccount is named after the release.
+        self.principal = principal(cfg.namespace, RELEASE)
+        self.register_outputs({"namespace": self.namespace, "principal": self.principal,
+                               "service": f"{RELEASE}.{cfg.namespace}.svc.cluster.local"})

@@ -1,0 +1,1 @@
+"""Observability addons: one component per addon, plus the stack that wires them."""

@@ -1,0 +1,31 @@
+"""In-cluster endpoints of the addons, from the names the charts really create (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A Service the chart creates: name, namespace, port and URL scheme."""
+
+    service: str
+    namespace: str
+    port: int
+    path: str = ""
+
+    @property
+    def host(self) -> str:
+        return f"{self.service}.{self.namespace}.svc.cluster.local"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}{self.path}"
+
+    def port_forward(self, local_port: int | None = None) -> str:
+        """The command a person runs to open it from a laptop."""
+        local = local_port or self.port
+        return (
+            f"kubectl -n {self.namespace} port-forward svc/{self.service} {local}:{self.port}"
+            f"  # then open http://localhost:{local}{self.path or '/'}"
+        )

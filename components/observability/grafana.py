@@ -1,0 +1,107 @@
+"""Grafana (grafana-community `grafana` chart) with the Istio dashboards on Prometheus."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import pulumi
+import pulumi_random as random
+from pulumi_kubernetes.helm.v4 import Chart
+
+from components.charts import GRAFANA_REPO, ChartSource, chart_args
+from components.config import GrafanaConfig
+from components.istio_values import resources_value
+from components.observability.endpoints import Endpoint
+
+FULLNAME = "grafana"
+PORT = 3000
+DATASOURCE = "Prometheus"
+# Ref: ISTIO-FACTS "Grafana": Istio's dashboards published on grafana.com.
+DASHBOARDS = {
+    "istio-mesh": 7639,
+    "istio-service": 7636,
+    "istio-workload": 7630,
+    "istio-performance": 11829,
+    "istio-control-plane": 7645,
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class GrafanaArgs:
+    config: GrafanaConfig
+    """`mesh:observability.grafana`."""
+    namespace: str
+    prometheus_url: pulumi.Input[str]
+    """The Prometheus component's `url` (or the stack's external Prometheus)."""
+    chart_mirror: Optional[str] = None
+
+
+def endpoint(namespace: str) -> Endpoint:
+    # Ref: grafana chart templates/service.yaml: name = fullname, port = service.port.
+    return Endpoint(FULLNAME, namespace, PORT)
+
+
+def values(cfg: GrafanaConfig, prometheus_url: pulumi.Input[str], admin_password: pulumi.Input[str]) -> dict[str, Any]:
+    """Chart values: a Prometheus datasource, the Istio dashboards, a generated admin password."""
+    return {
+        "fullnameOverride": FULLNAME,
+        "adminUser": "admin",
+        "adminPassword": admin_password,
+        "service": {"port": PORT},
+        "testFramework": {"enabled": False},
+        "resources": resources_value(cfg.resources),
+        "grafana.ini": {
+            "analytics": {"check_for_updates": False, "reporting_enabled": False},
+            # Istio's sample grants anonymous *Admin*; here anonymous is Viewer and dev only.
+            "auth.anonymous": {"enabled": cfg.anonymous_viewer, "org_role": "Viewer"},
+        },
+        "datasources": {
+            "datasources.yaml": {
+                "apiVersion": 1,
+                "datasources": [
+                    {"name": DATASOURCE, "type": "prometheus", "url": prometheus_url, "access": "proxy",
+                     "isDefault": True, "editable": False}
+                ],
+            }
+        },
+        "dashboardProviders": {
+            "dashboardproviders.yaml": {
+                "apiVersion": 1,
+                "providers": [
+                    {"name": "istio", "orgId": 1, "folder": "Istio", "type": "file", "disableDeletion": True,
+                     "options": {"path": "/var/lib/grafana/dashboards/istio"}}
+                ],
+            }
+        },
+        # Ref: grafana chart README "dashboards.<provider>.<name>.gnetId".
+        "dashboards": {"istio": {n: {"gnetId": g, "datasource": DATASOURCE} for n, g in DASHBOARDS.items()}},
+    }
+
+
+class Grafana(pulumi.ComponentResource):
+    """Installs Grafana; the admin password is generated once and kept as a Pulumi secret."""
+
+    url: pulumi.Output[str]
+    admin_password: pulumi.Output[str]
+
+    def __init__(self, name: str, args: GrafanaArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("mesh:observability:Grafana", name, None, opts)
+        password = random.RandomPassword(
+            f"{name}-admin-password", length=32, special=False, opts=pulumi.ResourceOptions(parent=self)
+        )
+        self.admin_password = pulumi.Output.secret(password.result)
+        self.endpoint = endpoint(args.namespace)
+        self.chart = Chart(
+            f"{name}-chart",
+            chart_args(
+                ChartSource("grafana", args.config.chart_version, GRAFANA_REPO),
+                args.chart_mirror,
+                release="grafana",
+                namespace=args.namespace,
+                values=values(args.config, args.prometheus_url, self.admin_password),
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.url = self.chart.resources.apply(lambda _: self.endpoint.url)
+        self.register_outputs({"url": self.url, "adminPassword": self.admin_password})

@@ -1,0 +1,145 @@
+"""Jaeger v2 (jaegertracing `jaeger` chart >= 4, all-in-one): the mesh's tracing backend."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pulumi_kubernetes.helm.v4 import Chart
+
+from components.charts import JAEGER_REPO, ChartSource, chart_args
+from components.config import JaegerConfig, JaegerStorage
+from components.istio_values import TracingTarget, resources_value
+from components.observability.endpoints import Endpoint
+
+FULLNAME = "jaeger"
+OTLP_GRPC_PORT = 4317
+QUERY_HTTP_PORT = 16686
+QUERY_GRPC_PORT = 16685
+BADGER_MOUNT = "/badger"
+BADGER_CLAIM = "jaeger-badger"
+
+
+@dataclass(frozen=True, kw_only=True)
+class JaegerArgs:
+    config: JaegerConfig
+    """`mesh:observability.jaeger`."""
+    namespace: str
+    chart_mirror: Optional[str] = None
+
+
+# Ref: jaeger chart 4.x templates/jaeger/jaeger-service.yaml: ONE Service named
+# `jaeger.fullname` with otlp-grpc 4317, http-query 16686, grpc-query 16685. There is no
+# `jaeger-collector` or `tracing` Service, so nothing may point at those names.
+def collector(namespace: str) -> Endpoint:
+    return Endpoint(FULLNAME, namespace, OTLP_GRPC_PORT)
+
+
+def query(namespace: str) -> Endpoint:
+    return Endpoint(FULLNAME, namespace, QUERY_HTTP_PORT)
+
+
+def query_grpc(namespace: str) -> Endpoint:
+    return Endpoint(FULLNAME, namespace, QUERY_GRPC_PORT)
+
+
+def storage_backend(storage: JaegerStorage) -> dict[str, Any]:
+    """jaeger_storage backend: in-memory (dev) or badger on a persistent volume."""
+    # Ref: https://www.jaegertracing.io/docs/latest/deployment/configuration/ (memory, badger)
+    if storage.type == "memory":
+        return {"memory": {"max_traces": storage.max_traces}}
+    return {
+        "badger": {
+            "directories": {"keys": f"{BADGER_MOUNT}/keys", "values": f"{BADGER_MOUNT}/values"},
+            "ephemeral": False,
+            "ttl": {"spans": storage.retention},
+        }
+    }
+
+
+def user_config(storage: JaegerStorage) -> dict[str, Any]:
+    """The complete Jaeger v2 configuration (chart `userconfig`): OTLP in, one store, query out."""
+    # Ref: jaeger chart values.yaml `userconfig` example and cmd/jaeger/config.yaml
+    return {
+        "service": {
+            "extensions": ["jaeger_storage", "jaeger_query", "healthcheckv2"],
+            "pipelines": {
+                "traces": {"receivers": ["otlp"], "processors": ["batch"], "exporters": ["jaeger_storage_exporter"]}
+            },
+        },
+        "extensions": {
+            "healthcheckv2": {"use_v2": True, "http": {"endpoint": "0.0.0.0:13133"}},
+            "jaeger_query": {"storage": {"traces": "primary_store"}},
+            "jaeger_storage": {"backends": {"primary_store": storage_backend(storage)}},
+        },
+        "receivers": {
+            "otlp": {
+                "protocols": {
+                    "grpc": {"endpoint": f"0.0.0.0:{OTLP_GRPC_PORT}"},
+                    "http": {"endpoint": "0.0.0.0:4318"},
+                }
+            }
+        },
+        "processors": {"batch": {}},
+        "exporters": {"jaeger_storage_exporter": {"trace_storage": "primary_store"}},
+    }
+
+
+def values(cfg: JaegerConfig) -> dict[str, Any]:
+    jaeger: dict[str, Any] = {"replicas": 1, "resources": resources_value(cfg.resources)}
+    if cfg.storage.type == "badger":
+        jaeger["extraVolumes"] = [{"name": "badger", "persistentVolumeClaim": {"claimName": BADGER_CLAIM}}]
+        jaeger["extraVolumeMounts"] = [{"name": "badger", "mountPath": BADGER_MOUNT}]
+    return {"fullnameOverride": FULLNAME, "jaeger": jaeger, "userconfig": user_config(cfg.storage)}
+
+
+def badger_claim(storage: JaegerStorage, namespace: str) -> dict[str, Any]:
+    spec: dict[str, Any] = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": storage.size}}}
+    if storage.storage_class:
+        spec["storageClassName"] = storage.storage_class
+    return {"metadata": {"name": BADGER_CLAIM, "namespace": namespace}, "spec": spec}
+
+
+class Jaeger(pulumi.ComponentResource):
+    """Installs Jaeger v2. `tracing_target` feeds Istio's tracing provider, `query_url` feeds Kiali."""
+
+    tracing_target: TracingTarget
+    query_url: pulumi.Output[str]
+
+    def __init__(self, name: str, args: JaegerArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("mesh:observability:Jaeger", name, None, opts)
+        cfg = args.config
+        deps: list[pulumi.Resource] = []
+        if cfg.storage.type == "badger":
+            claim = badger_claim(cfg.storage, args.namespace)
+            deps.append(
+                k8s.core.v1.PersistentVolumeClaim(
+                    f"{name}-storage", metadata=claim["metadata"], spec=claim["spec"],
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+            )
+        self.chart = Chart(
+            f"{name}-chart",
+            chart_args(
+                ChartSource("jaeger", cfg.chart_version, JAEGER_REPO),
+                args.chart_mirror,
+                release="jaeger",
+                namespace=args.namespace,
+                values=values(cfg),
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=deps),
+        )
+        created = self.chart.resources
+        self.collector = collector(args.namespace)
+        self.query = query(args.namespace)
+        self.tracing_target = TracingTarget(
+            host=created.apply(lambda _: self.collector.host), port=created.apply(lambda _: self.collector.port)
+        )
+        self.query_url = created.apply(lambda _: self.query.url)
+        self.kiali_url = created.apply(lambda _: query_grpc(args.namespace).url)
+        self.register_outputs(
+            {"collectorHost": self.tracing_target.host, "collectorPort": self.tracing_target.port,
+             "queryUrl": self.query_url}
+        )

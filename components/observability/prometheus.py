@@ -1,0 +1,86 @@
+"""Prometheus (prometheus-community `prometheus` chart): server only, scraping the mesh."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import pulumi
+from pulumi_kubernetes.helm.v4 import Chart
+
+from components.charts import PROMETHEUS_REPO, ChartSource, chart_args
+from components.config import PrometheusConfig
+from components.istio_values import resources_value
+from components.observability.endpoints import Endpoint
+
+FULLNAME = "prometheus"
+PORT = 9090
+
+
+@dataclass(frozen=True, kw_only=True)
+class PrometheusArgs:
+    config: PrometheusConfig
+    """`mesh:observability.prometheus`."""
+    namespace: str
+    """Namespace to install into."""
+    chart_mirror: Optional[str] = None
+
+
+def endpoint(namespace: str) -> Endpoint:
+    # Ref: prometheus chart templates/service.yaml: name = server.fullnameOverride,
+    # port = server.service.servicePort.
+    return Endpoint(FULLNAME, namespace, PORT)
+
+
+def values(cfg: PrometheusConfig) -> dict[str, Any]:
+    """Chart values: server only; the chart's `kubernetes-pods` job scrapes istiod (pod
+    annotations prometheus.io/port=15014) and every sidecar's merged metrics (injection rewrites
+    the annotations to 15020 /stats/prometheus)."""
+    # Ref: https://github.com/istio/istio/blob/master/manifests/addons/values-prometheus.yaml
+    storage: dict[str, Any] = {"enabled": cfg.storage is not None}
+    if cfg.storage:
+        storage["size"] = cfg.storage.size
+        if cfg.storage.storage_class:
+            storage["storageClass"] = cfg.storage.storage_class
+    return {
+        "alertmanager": {"enabled": False},
+        "prometheus-pushgateway": {"enabled": False},
+        "kube-state-metrics": {"enabled": False},
+        "prometheus-node-exporter": {"enabled": False},
+        # Ref: chart 28.0.0 moved default jobs into the `scrapeConfigs` map (PR #6429).
+        "scrapeConfigs": {"kubernetes-pods": {"enabled": True}, "prometheus-pushgateway": {"enabled": False}},
+        "server": {
+            "fullnameOverride": FULLNAME,
+            "service": {"servicePort": PORT},
+            "podLabels": {"sidecar.istio.io/inject": "false"},
+            "global": {"scrape_interval": cfg.scrape_interval},
+            "retention": cfg.retention,
+            "persistentVolume": storage,
+            "resources": resources_value(cfg.resources),
+        },
+    }
+
+
+class Prometheus(pulumi.ComponentResource):
+    """Installs Prometheus; `url` is the in-cluster query URL Kiali and Grafana use."""
+
+    url: pulumi.Output[str]
+
+    def __init__(self, name: str, args: PrometheusArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("mesh:observability:Prometheus", name, None, opts)
+        cfg = args.config
+        self.endpoint = endpoint(args.namespace)
+        self.chart = Chart(
+            f"{name}-chart",
+            chart_args(
+                ChartSource("prometheus", cfg.chart_version, PROMETHEUS_REPO),
+                args.chart_mirror,
+                release="prometheus",
+                namespace=args.namespace,
+                values=values(cfg),
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        # The URL resolves only once the chart (and so its Service) exists.
+        self.url = self.chart.resources.apply(lambda _: self.endpoint.url)
+        self.register_outputs({"url": self.url})

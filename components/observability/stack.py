@@ -1,0 +1,88 @@
+"""All addons in one namespace, wired only through each other's outputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.config import ObservabilityConfig
+from components.istio_values import TracingTarget
+from components.observability.grafana import Grafana, GrafanaArgs
+from components.observability.jaeger import Jaeger, JaegerArgs
+from components.observability.kiali import Kiali, KialiArgs
+from components.observability.prometheus import Prometheus, PrometheusArgs
+
+
+@dataclass(frozen=True, kw_only=True)
+class ObservabilityArgs:
+    config: ObservabilityConfig
+    """`mesh:observability`."""
+    tracing_enabled: bool
+    """`mesh:istio.tracing.enabled`: with it off, no Jaeger wiring anywhere."""
+    chart_mirror: Optional[str] = None
+
+
+class Observability(pulumi.ComponentResource):
+    """Prometheus, Jaeger, Grafana and Kiali (each optional or external) in their own namespace.
+
+    The addons run without sidecars (`istio-injection=disabled`): Prometheus scrapes the proxies'
+    plaintext metrics port and sidecars reach the collector without mTLS.
+    """
+
+    prometheus_url: Optional[pulumi.Output[str]]
+    tracing_target: Optional[TracingTarget]
+    dashboards: dict[str, str]
+    grafana_admin_password: Optional[pulumi.Output[str]]
+
+    def __init__(self, name: str, args: ObservabilityArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("mesh:observability:Stack", name, None, opts)
+        cfg, mirror = args.config, args.chart_mirror
+        ns_name = cfg.namespace
+        ns = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata={"name": ns_name, "labels": {"istio-injection": "disabled"}},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        child = pulumi.ResourceOptions(parent=self, depends_on=[ns])
+        self.dashboards: dict[str, str] = {}
+
+        self.prometheus_url = None
+        if cfg.prometheus.enabled:
+            prom = Prometheus(f"{name}-prometheus", PrometheusArgs(config=cfg.prometheus, namespace=ns_name,
+                                                                  chart_mirror=mirror), opts=child)
+            self.prometheus_url = prom.url
+            self.dashboards["prometheus"] = prom.endpoint.port_forward()
+        elif cfg.prometheus.external_url:
+            self.prometheus_url = pulumi.Output.from_input(cfg.prometheus.external_url)
+
+        self.tracing_target, tracing_query = None, None
+        if args.tracing_enabled and cfg.jaeger.enabled:
+            jaeger = Jaeger(f"{name}-jaeger", JaegerArgs(config=cfg.jaeger, namespace=ns_name, chart_mirror=mirror),
+                            opts=child)
+            self.tracing_target, tracing_query = jaeger.tracing_target, jaeger.kiali_url
+            self.dashboards["jaeger"] = jaeger.query.port_forward()
+        elif args.tracing_enabled and cfg.jaeger.external:
+            ext = cfg.jaeger.external
+            self.tracing_target = TracingTarget(host=ext.collector_host, port=ext.collector_port)
+            tracing_query = ext.query_url
+
+        grafana_url, self.grafana_admin_password = None, None
+        if cfg.grafana.enabled and self.prometheus_url is not None:
+            grafana = Grafana(f"{name}-grafana", GrafanaArgs(config=cfg.grafana, namespace=ns_name,
+                                                             prometheus_url=self.prometheus_url,
+                                                             chart_mirror=mirror), opts=child)
+            grafana_url = grafana.url
+            self.grafana_admin_password = grafana.admin_password
+            self.dashboards["grafana"] = grafana.endpoint.port_forward()
+
+        if cfg.kiali.enabled and self.prometheus_url is not None:
+            kiali = Kiali(f"{name}-kiali", KialiArgs(config=cfg.kiali, namespace=ns_name,
+                                                     prometheus_url=self.prometheus_url, tracing_url=tracing_query,
+                                                     grafana_url=grafana_url, chart_mirror=mirror), opts=child)
+            self.dashboards["kiali"] = kiali.endpoint.port_forward()
+
+        self.register_outputs({"namespace": ns.metadata.name, "prometheusUrl": self.prometheus_url,
+                               "dashboards": self.dashboards})

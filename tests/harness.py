@@ -1,0 +1,194 @@
+"""Run the real `__main__.py` for a stack under Pulumi's mock engine and record what it declares.
+
+The mock engine stands in for the Pulumi CLI and the cluster: every resource registration
+reaches `RecordingMonitor`, which keeps the inputs, parent, dependencies, provider and options
+exactly as `pulumi preview` would see them. The mocks return inputs as outputs and invent
+nothing else.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import copy
+import json
+import runpy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+import pulumi
+import yaml
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.sync_await import _sync_await
+from google.protobuf import json_format
+
+# The marker Pulumi's wire format puts on secret values (pulumi/runtime/rpc.py).
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+
+ROOT = Path(__file__).resolve().parents[1]
+MAIN = ROOT / "__main__.py"
+STACKS = ("dev", "staging", "prod")
+
+
+@dataclass
+class Registered:
+    """One resource registration as the engine received it."""
+
+    type: str
+    name: str
+    urn: str
+    inputs: dict[str, Any]
+    custom: bool
+    parent: str
+    dependencies: list[str]
+    provider: str
+    ignore_changes: list[str]
+    secret_paths: list[str] = field(default_factory=list)
+
+    @property
+    def kind(self) -> str:
+        """'Deployment' for kubernetes:apps/v1:Deployment; custom resources use their `kind` input."""
+        if self.type == "kubernetes:apiextensions.k8s.io:CustomResource" or self.type.startswith("kubernetes:") and "kind" in self.inputs:
+            return self.inputs.get("kind") or self.type.rsplit(":", 1)[-1]
+        return self.type.rsplit(":", 1)[-1]
+
+    def manifest(self) -> dict[str, Any]:
+        """The Kubernetes object this resource declares (apiVersion, kind, metadata, spec...)."""
+        return {k: v for k, v in self.inputs.items() if not k.startswith("__")}
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        return f"{args.name}-id", args.inputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        raise AssertionError(f"the program made an unexpected provider call: {args.token}")
+
+
+class RecordingMonitor(MockMonitor):
+    def __init__(self, mocks: pulumi.runtime.Mocks):
+        super().__init__(mocks)
+        self.records: list[Registered] = []
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self.records.append(
+                Registered(
+                    type=request.type,
+                    name=request.name,
+                    urn=response.urn,
+                    inputs=rpc.deserialize_properties(request.object),
+                    custom=request.custom,
+                    parent=request.parent,
+                    dependencies=list(request.dependencies),
+                    provider=request.provider,
+                    ignore_changes=list(request.ignoreChanges),
+                    secret_paths=_secret_paths(request.object),
+                )
+            )
+        return response
+
+
+def _secret_paths(struct) -> list[str]:
+    """Top-level input names whose value holds a Pulumi secret anywhere inside."""
+    raw = json_format.MessageToDict(struct)
+    return sorted(k for k, v in raw.items() if SECRET_SIG in json.dumps(v))
+
+
+@dataclass
+class Evaluation:
+    stack: str
+    resources: list[Registered]
+    outputs: dict[str, Any]
+    secret_outputs: set[str]
+
+    def of_type(self, type_: str) -> list[Registered]:
+        return [r for r in self.resources if r.type == type_]
+
+    def of_kind(self, kind: str) -> list[Registered]:
+        return [r for r in self.resources if r.kind == kind]
+
+    def one(self, type_: str, name: str) -> Registered:
+        found = [r for r in self.resources if r.type == type_ and r.name == name]
+        assert len(found) == 1, f"expected one {type_} named {name}, found {len(found)}"
+        return found[0]
+
+    def by_urn(self, urn: str) -> Registered:
+        return next(r for r in self.resources if r.urn == urn)
+
+    def ancestors(self, r: Registered) -> Iterator[Registered]:
+        while r.parent and any(x.urn == r.parent for x in self.resources):
+            r = self.by_urn(r.parent)
+            yield r
+
+    def charts(self) -> dict[str, Registered]:
+        """Helm charts by release name."""
+        return {r.inputs["name"]: r for r in self.of_type("kubernetes:helm.sh/v4:Chart")}
+
+    def kubernetes_objects(self) -> list[Registered]:
+        """Every plain Kubernetes object (not charts, not the provider, not custom resources)."""
+        return [
+            r for r in self.resources
+            if r.custom and r.type.startswith("kubernetes:") and not r.type.startswith("kubernetes:helm.sh")
+            and r.type not in ("pulumi:providers:kubernetes", "kubernetes:apiextensions.k8s.io:CustomResource")
+        ]
+
+    def custom_resources(self) -> list[Registered]:
+        return self.of_type("kubernetes:apiextensions.k8s.io:CustomResource")
+
+
+def stack_config(stack: str) -> dict[str, Any]:
+    """The `config:` section of stacks/Pulumi.<stack>.yaml, namespace stripped, values decoded."""
+    doc = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())
+    return {k.partition(":")[2]: v for k, v in (doc.get("config") or {}).items()}
+
+
+def merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge `patch` into a copy of `base` (None deletes a key)."""
+    out = copy.deepcopy(base)
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def engine_config(config: dict[str, Any]) -> dict[str, str]:
+    """What the Pulumi CLI passes the program: `mesh:<key>` -> string (objects JSON-encoded)."""
+    return {f"mesh:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
+
+
+def evaluate(stack: str, patch: Optional[dict[str, Any]] = None, config: Optional[dict[str, Any]] = None) -> Evaluation:
+    """Run __main__.py for `stack` (its YAML, deep-merged with `patch`) in a fresh context."""
+    raw = stack_config(stack) if config is None else config
+    raw = merge(raw, patch or {})
+    return contextvars.Context().run(_evaluate, stack, engine_config(raw))
+
+
+def _evaluate(stack: str, config: dict[str, str]) -> Evaluation:
+    mocks = RecordingMocks()
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project="mesh", stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_all_config(config)
+    # A real `pulumi up` primes the monitor's feature list before the program runs
+    # (pulumi/runtime/stack.py run_in_stack); the mock path does not, so transforms would be refused.
+    _sync_await(pulumi.runtime.settings._load_monitor_feature_support())
+
+    @pulumi.runtime.test
+    def program():
+        runpy.run_path(str(MAIN), run_name="__main__")
+
+    program()
+    root = pulumi.runtime.settings.get_root_resource()
+    outputs, secret = {}, set()
+    for name, value in root.outputs.items():
+        out = pulumi.Output.from_input(value)
+        outputs[name] = _sync_await(out.future())
+        if _sync_await(out.is_secret()):
+            secret.add(name)
+    return Evaluation(stack=stack, resources=monitor.records, outputs=outputs, secret_outputs=secret)

@@ -48,14 +48,23 @@ class Registered:
 
     @property
     def kind(self) -> str:
-        """'Deployment' for kubernetes:apps/v1:Deployment; custom resources use their `kind` input."""
-        if self.type == "kubernetes:apiextensions.k8s.io:CustomResource" or self.type.startswith("kubernetes:") and "kind" in self.inputs:
-            return self.inputs.get("kind") or self.type.rsplit(":", 1)[-1]
+        """'Deployment' for kubernetes:apps/v1:Deployment."""
         return self.type.rsplit(":", 1)[-1]
 
     def manifest(self) -> dict[str, Any]:
-        """The Kubernetes object this resource declares (apiVersion, kind, metadata, spec...)."""
-        return {k: v for k, v in self.inputs.items() if not k.startswith("__")}
+        """The Kubernetes object this resource declares, numbers as the provider sends them
+        (the wire format has only doubles: 4000.0 -> 4000)."""
+        return _ints({k: v for k, v in self.inputs.items() if not k.startswith("__")})
+
+
+def _ints(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _ints(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_ints(v) for v in value]
+    return value
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
@@ -79,7 +88,7 @@ class RecordingMonitor(MockMonitor):
                     type=request.type,
                     name=request.name,
                     urn=response.urn,
-                    inputs=rpc.deserialize_properties(request.object),
+                    inputs=_reveal(rpc.deserialize_properties(request.object)),
                     custom=request.custom,
                     parent=request.parent,
                     dependencies=list(request.dependencies),
@@ -89,6 +98,17 @@ class RecordingMonitor(MockMonitor):
                 )
             )
         return response
+
+
+def _reveal(value: Any) -> Any:
+    """Unwrap secret markers so tests read the values (`secret_paths` keeps which were secret)."""
+    if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == SECRET_SIG:
+            return _reveal(value["value"])
+        return {k: _reveal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_reveal(v) for v in value]
+    return value
 
 
 def _secret_paths(struct) -> list[str]:
@@ -103,6 +123,7 @@ class Evaluation:
     resources: list[Registered]
     outputs: dict[str, Any]
     secret_outputs: set[str]
+    error: Optional[BaseException] = None
 
     def of_type(self, type_: str) -> list[Registered]:
         return [r for r in self.resources if r.type == type_]
@@ -114,6 +135,10 @@ class Evaluation:
         found = [r for r in self.resources if r.type == type_ and r.name == name]
         assert len(found) == 1, f"expected one {type_} named {name}, found {len(found)}"
         return found[0]
+
+    def top_level(self) -> list[Registered]:
+        """Resources whose parent is the stack itself."""
+        return [r for r in self.resources if r.parent.endswith("pulumi:pulumi:Stack::mesh-" + self.stack)]
 
     def by_urn(self, urn: str) -> Registered:
         return next(r for r in self.resources if r.urn == urn)
@@ -128,15 +153,16 @@ class Evaluation:
         return {r.inputs["name"]: r for r in self.of_type("kubernetes:helm.sh/v4:Chart")}
 
     def kubernetes_objects(self) -> list[Registered]:
-        """Every plain Kubernetes object (not charts, not the provider, not custom resources)."""
+        """Every built-in Kubernetes object the program itself declares (not charts, not Istio CRs)."""
         return [
             r for r in self.resources
-            if r.custom and r.type.startswith("kubernetes:") and not r.type.startswith("kubernetes:helm.sh")
-            and r.type not in ("pulumi:providers:kubernetes", "kubernetes:apiextensions.k8s.io:CustomResource")
+            if r.type.startswith("kubernetes:") and not r.type.startswith("kubernetes:helm.sh")
+            and ".istio.io/" not in r.type
         ]
 
-    def custom_resources(self) -> list[Registered]:
-        return self.of_type("kubernetes:apiextensions.k8s.io:CustomResource")
+    def istio_resources(self) -> list[Registered]:
+        """Istio custom resources (PeerAuthentication, Telemetry, AuthorizationPolicy, Gateway, ...)."""
+        return [r for r in self.resources if ".istio.io/" in r.type]
 
 
 def stack_config(stack: str) -> dict[str, Any]:
@@ -165,6 +191,14 @@ def engine_config(config: dict[str, Any]) -> dict[str, str]:
 
 def evaluate(stack: str, patch: Optional[dict[str, Any]] = None, config: Optional[dict[str, Any]] = None) -> Evaluation:
     """Run __main__.py for `stack` (its YAML, deep-merged with `patch`) in a fresh context."""
+    result = attempt(stack, patch, config)
+    if result.error is not None:
+        raise result.error
+    return result
+
+
+def attempt(stack: str, patch: Optional[dict[str, Any]] = None, config: Optional[dict[str, Any]] = None) -> Evaluation:
+    """Like evaluate, but returns the program's exception (if any) with what was registered before it."""
     raw = stack_config(stack) if config is None else config
     raw = merge(raw, patch or {})
     return contextvars.Context().run(_evaluate, stack, engine_config(raw))
@@ -183,7 +217,10 @@ def _evaluate(stack: str, config: dict[str, str]) -> Evaluation:
     def program():
         runpy.run_path(str(MAIN), run_name="__main__")
 
-    program()
+    try:
+        program()
+    except Exception as err:  # noqa: BLE001 - handed to the caller to assert on
+        return Evaluation(stack=stack, resources=monitor.records, outputs={}, secret_outputs=set(), error=err)
     root = pulumi.runtime.settings.get_root_resource()
     outputs, secret = {}, set()
     for name, value in root.outputs.items():

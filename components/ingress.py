@@ -119,7 +119,7 @@ class IngressGateway(pulumi.ComponentResource):
                        namespace=cfg.namespace, values=chart_values(cfg, main_revision)),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, *cp.ready]),
         )
-        cr_opts = pulumi.ResourceOptions(parent=self, depends_on=[ns, chart, *cp.crds_ready])
+        cr_opts = pulumi.ResourceOptions(parent=self, depends_on=[ns, chart, *cp.crds_ready, *cp.ready])
         custom_resource(f"{name}-gateway", gateway(cfg, cfg.namespace), cr_opts)
         custom_resource(f"{name}-route", virtual_service(cfg, cfg.namespace, args.public_service), cr_opts)
         # Ref: gateway chart: the ServiceAccount is named after the release.

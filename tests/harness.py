@@ -44,6 +44,7 @@ class Registered:
     dependencies: list[str]
     provider: str
     ignore_changes: list[str]
+    transforms: int = 0
     secret_paths: list[str] = field(default_factory=list)
 
     @property
@@ -94,6 +95,7 @@ class RecordingMonitor(MockMonitor):
                     dependencies=list(request.dependencies),
                     provider=request.provider,
                     ignore_changes=list(request.ignoreChanges),
+                    transforms=len(request.transforms),
                     secret_paths=_secret_paths(request.object),
                 )
             )

@@ -132,13 +132,13 @@ class ProxyConfig(Strict):
 
 
 class TracingConfig(Strict):
-    enabled: bool = True
+    enabled: bool = Field(True, description="Send spans to the tracing backend (Telemetry API).")
     sampling: float = Field(1.0, ge=0, le=100, description="Percent of requests traced, 0-100.")
 
 
 class AccessLogConfig(Strict):
-    enabled: bool = True
-    encoding: Literal["TEXT", "JSON"] = "TEXT"
+    enabled: bool = Field(True, description="Envoy access logs on the proxies' stdout (Telemetry API).")
+    encoding: Literal["TEXT", "JSON"] = Field("TEXT", description="meshConfig.accessLogEncoding.")
 
 
 class IstioConfig(Strict):
@@ -146,7 +146,8 @@ class IstioConfig(Strict):
     revision: str = Field("", description="Revision of the main istiod; '' = the default revision.")
     canary: Optional[CanaryConfig] = Field(None, description="A second istiod for canary upgrades.")
     mtls: Literal["STRICT", "PERMISSIVE"] = Field("STRICT", description="Mesh-wide PeerAuthentication mode.")
-    outbound_traffic_policy: Literal["ALLOW_ANY", "REGISTRY_ONLY"] = "ALLOW_ANY"
+    outbound_traffic_policy: Literal["ALLOW_ANY", "REGISTRY_ONLY"] = Field(
+        "ALLOW_ANY", description="REGISTRY_ONLY blocks egress to hosts the mesh does not know.")
     access_log: AccessLogConfig = AccessLogConfig()
     tracing: TracingConfig = TracingConfig()
     pilot: PilotConfig = PilotConfig()
@@ -166,9 +167,9 @@ class StorageConfig(Strict):
 class PrometheusConfig(Strict):
     enabled: bool = Field(True, description="Install Prometheus in the cluster.")
     external_url: Optional[str] = Field(None, description="Use this Prometheus instead of installing one.")
-    chart_version: str = "28.0.0"
-    retention: str = "15d"
-    scrape_interval: str = "15s"
+    chart_version: str = Field("28.0.0", description="prometheus-community `prometheus` chart.")
+    retention: str = Field("15d", description="How long samples are kept (duration).")
+    scrape_interval: str = Field("15s", description="Global scrape interval (duration).")
     storage: Optional[StorageConfig] = Field(None, description="Persistent volume; unset = emptyDir.")
     resources: Resources = resources("100m", "512Mi", "1", "2Gi")
 
@@ -197,9 +198,9 @@ class JaegerStorage(Strict):
 
 
 class JaegerConfig(Strict):
-    enabled: bool = True
+    enabled: bool = Field(True, description="Install Jaeger v2 as the tracing backend.")
     external: Optional[JaegerExternal] = Field(None, description="Send traces here instead of installing Jaeger.")
-    chart_version: str = "4.13.0"
+    chart_version: str = Field("4.13.0", description="jaegertracing `jaeger` chart (v2 since 4.0).")
     storage: JaegerStorage = JaegerStorage()
     resources: Resources = resources("100m", "256Mi", "1", "1Gi")
 
@@ -207,8 +208,8 @@ class JaegerConfig(Strict):
 
 
 class GrafanaConfig(Strict):
-    enabled: bool = True
-    chart_version: str = "11.1.0"
+    enabled: bool = Field(True, description="Install Grafana with the Istio dashboards.")
+    chart_version: str = Field("11.1.0", description="grafana-community `grafana` chart.")
     anonymous_viewer: bool = Field(False, description="Let anonymous users view dashboards (dev only).")
     resources: Resources = resources("50m", "128Mi", "500m", "512Mi")
 
@@ -225,12 +226,12 @@ class OpenIdConfig(Strict):
 
 class KialiAuth(Strict):
     strategy: Literal["anonymous", "token", "openid"] = Field("token", description="anonymous only in dev.")
-    openid: Optional[OpenIdConfig] = None
+    openid: Optional[OpenIdConfig] = Field(None, description="issuerUri, clientId, usernameClaim.")
 
 
 class KialiConfig(Strict):
-    enabled: bool = True
-    chart_version: str = "2.20.0"
+    enabled: bool = Field(True, description="Install Kiali (needs Prometheus).")
+    chart_version: str = Field("2.20.0", description="`kiali-server` chart.")
     auth: KialiAuth = KialiAuth()
     view_only: bool = Field(False, description="Kiali can only read the mesh.")
     resources: Resources = resources("10m", "64Mi", "500m", "1Gi")
@@ -239,7 +240,7 @@ class KialiConfig(Strict):
 
 
 class ObservabilityConfig(Strict):
-    namespace: str = "observability"
+    namespace: str = Field("observability", description="Namespace of the addons (no injection).")
     prometheus: PrometheusConfig = PrometheusConfig()
     jaeger: JaegerConfig = JaegerConfig()
     grafana: GrafanaConfig = GrafanaConfig()
@@ -250,19 +251,20 @@ class ObservabilityConfig(Strict):
 
 class TlsConfig(Strict):
     credential_name: str = Field(description="Secret in the ingress namespace holding the certificate.")
-    redirect_http: bool = True
+    redirect_http: bool = Field(True, description="Redirect HTTP to HTTPS.")
 
     _name = field_validator("credential_name")(check_dns_label)
 
 
 class IngressConfig(Strict):
-    enabled: bool = True
-    namespace: str = "istio-ingress"
-    service_type: Literal["NodePort", "LoadBalancer", "ClusterIP"] = "LoadBalancer"
+    enabled: bool = Field(True, description="Install the ingress gateway and route to the public service.")
+    namespace: str = Field("istio-ingress", description="The gateway's own injected namespace.")
+    service_type: Literal["NodePort", "LoadBalancer", "ClusterIP"] = Field(
+        "LoadBalancer", description="Service type of the gateway.")
     node_port: Optional[int] = Field(None, ge=30000, le=32767, description="HTTP nodePort when NodePort.")
-    hosts: list[str] = Field(default_factory=lambda: ["*"])
+    hosts: list[str] = Field(default_factory=lambda: ["*"], description="Host names the Gateway serves.")
     tls: Optional[TlsConfig] = None
-    replicas: int = Field(1, ge=1)
+    replicas: int = Field(1, ge=1, description="Gateway replicas (PDB when > 1).")
     resources: Resources = resources("100m", "128Mi", "2", "1Gi")
 
     _namespace = field_validator("namespace")(check_dns_label)
@@ -298,11 +300,12 @@ class WorkloadSettings(Strict):
 class WorkloadsConfig(Strict):
     registry: str = Field("mercari/mercari-microservices-example", description="Image = <registry>/<service>.")
     tag: Optional[str] = Field("latest", description="Default image tag.")
-    replicas: int = Field(1, ge=1)
-    resources: Resources = resources("100m", "64Mi", "500m", "256Mi")
-    autoscaling: Optional[AutoscalingConfig] = None
+    replicas: int = Field(1, ge=1, description="Default replicas per service (PDB when > 1).")
+    resources: Resources = Field(resources("100m", "64Mi", "500m", "256Mi"), description="Default app container resources.")
+    autoscaling: Optional[AutoscalingConfig] = Field(None, description="Default HPA: minReplicas, maxReplicas, cpuUtilization.")
     topology_spread: bool = Field(False, description="Spread replicas across zones and nodes.")
-    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"
+    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = Field(
+        "IfNotPresent", description="Never for images loaded into kind.")
     services: dict[str, WorkloadSettings] = Field(default_factory=dict, description="Per-service overrides.")
 
     _registry = field_validator("registry")(check_repository)
@@ -312,7 +315,7 @@ class WorkloadsConfig(Strict):
 class StackConfig(Strict):
     """The whole stack: one field per `mesh:<key>`."""
 
-    environment: Literal["dev", "staging", "prod"]
+    environment: Literal["dev", "staging", "prod"] = Field(description="Defaults to the stack name.")
     kubernetes: KubernetesConfig = KubernetesConfig()
     charts: ChartsConfig = ChartsConfig()
     istio: IstioConfig = IstioConfig()

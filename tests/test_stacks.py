@@ -134,3 +134,10 @@ def test_one_switch_points_every_chart_at_a_mirror(mirror, expect_chart, expect_
         assert repo == expect_repo, release
         if expect_repo is None:
             assert chart.inputs["chart"].startswith(mirror + "/"), release
+
+
+def test_readme_config_reference_matches_the_code():
+    from components.reference import table
+    from harness import ROOT
+
+    assert table() in (ROOT / "README.md").read_text(), "run `make docs` and paste the table into README.md"

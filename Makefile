@@ -1,0 +1,87 @@
+# The two commands a newcomer needs:
+#   make up     deploy (or update) the dev stack on a local kind cluster
+#   make test   install everything from PyPI into fresh venvs and run the whole test suite
+SHELL        := /bin/bash
+PYTHON       ?= python3
+STACK        ?= dev
+KIND_CLUSTER ?= mercari
+KIND_VERSION ?= 0.29.0
+KIND_NODE    ?= kindest/node:v1.34.0
+BIN          := $(CURDIR)/bin
+KIND         ?= $(shell command -v kind 2>/dev/null || echo $(BIN)/kind)
+
+# Local state backend by default: no Pulumi Cloud account needed. Override PULUMI_BACKEND_URL
+# (e.g. s3://bucket/mesh or https://api.pulumi.com) to share state.
+export PULUMI_BACKEND_URL        ?= file://$(CURDIR)/.pulumi-state
+export PULUMI_CONFIG_PASSPHRASE  ?= local-dev-only
+
+.PHONY: up preview cluster cluster-if-missing stack-select test bench docs venv clean help
+
+help:
+	@echo "make up       deploy the $(STACK) stack (creates the kind cluster for dev when missing)"
+	@echo "make preview  pulumi preview --diff for STACK=$(STACK)"
+	@echo "make test     fresh venvs from PyPI, then the whole test suite"
+	@echo "make bench    evaluation cost and blast-radius benchmark"
+	@echo "make cluster  create the kind cluster with the ingress port mapping (30000)"
+
+.venv/.installed: requirements.txt
+	$(PYTHON) -m venv .venv
+	.venv/bin/pip install -q --upgrade pip
+	.venv/bin/pip install -q -r requirements.txt
+	touch $@
+
+venv: .venv/.installed
+
+stack-select: venv
+	@command -v pulumi >/dev/null || { echo "Pulumi CLI missing: curl -fsSL https://get.pulumi.com | sh"; exit 1; }
+	@mkdir -p .pulumi-state
+	pulumi login "$(PULUMI_BACKEND_URL)"
+	pulumi stack select --create "$(STACK)"
+
+up: $(if $(filter dev,$(STACK)),cluster-if-missing) stack-select
+	pulumi up --stack "$(STACK)" $(if $(YES),--yes)
+
+preview: stack-select
+	pulumi preview --stack "$(STACK)" --diff
+
+$(BIN)/kind:
+	mkdir -p $(BIN)
+	curl -fsSLo $@ "https://kind.sigs.k8s.io/dl/v$(KIND_VERSION)/kind-$$(uname | tr A-Z a-z)-$$(uname -m | sed 's/x86_64/amd64/;s/aarch64/arm64/')"
+	chmod +x $@
+
+cluster: $(if $(filter $(BIN)/kind,$(KIND)),$(BIN)/kind)
+	printf '%s\n' \
+	  'kind: Cluster' \
+	  'apiVersion: kind.x-k8s.io/v1alpha4' \
+	  'nodes:' \
+	  '  - role: control-plane' \
+	  '    extraPortMappings:' \
+	  '      - containerPort: 30000' \
+	  '        hostPort: 30000' \
+	  '        protocol: TCP' > .kind.yaml
+	$(KIND) create cluster --name $(KIND_CLUSTER) --image $(KIND_NODE) --config .kind.yaml
+
+cluster-if-missing: $(if $(filter $(BIN)/kind,$(KIND)),$(BIN)/kind)
+	@$(KIND) get clusters 2>/dev/null | grep -qx $(KIND_CLUSTER) || $(MAKE) cluster
+
+# Fresh venvs from PyPI: .venv-test for the program and tests, .venv-scan for checkov
+# (checkov pins packaging<24, which pytest 9 cannot share).
+test:
+	rm -rf .venv-test .venv-scan
+	$(PYTHON) -m venv .venv-test
+	.venv-test/bin/pip install -q --upgrade pip
+	.venv-test/bin/pip install -q -r requirements-dev.txt
+	$(PYTHON) -m venv .venv-scan
+	.venv-scan/bin/pip install -q -r requirements-scan.txt
+	CHECKOV=$(CURDIR)/.venv-scan/bin/checkov .venv-test/bin/python -m pytest -p no:cloudcoil -q tests
+
+bench:
+	@test -x .venv-test/bin/python || $(MAKE) test
+	.venv-test/bin/python benchmarks/bench.py
+
+docs:
+	@test -x .venv-test/bin/python || $(MAKE) test
+	.venv-test/bin/python -m components.reference
+
+clean:
+	rm -rf .venv .venv-test .venv-scan bin .kind.yaml

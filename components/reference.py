@@ -1,0 +1,81 @@
+"""The README's config reference, generated from the models so it cannot drift (`make docs`).
+
+Run: `python -m components.reference` prints the Markdown table; a test keeps README in sync.
+"""
+
+from __future__ import annotations
+
+import json
+import typing
+from pathlib import Path
+from typing import Any, Iterator, Union
+
+import yaml
+from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
+
+from components.config import NAMESPACE, StackConfig
+
+STACKS = ("dev", "staging", "prod")
+_ROOT = Path(__file__).resolve().parents[1]
+_SKIP = {"topology"}  # a structured list; documented in its own README section
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if typing.get_origin(annotation) is Union:
+        models = [a for a in typing.get_args(annotation) if isinstance(a, type) and issubclass(a, BaseModel)]
+        return models[0] if len(models) == 1 else None
+    return None
+
+
+def _type_name(annotation: Any) -> str:
+    text = str(annotation).replace("typing.", "").replace("components.config.", "")
+    text = text.replace("<class '", "").replace("'>", "")
+    return text.replace("Optional[", "optional ").rstrip("]") if text.startswith("Optional[") else text
+
+
+def _leaves(model: type[BaseModel], prefix: str) -> Iterator[tuple[str, Any, Any, str]]:
+    """(key path, annotation, default, description) for every leaf key."""
+    for name, field in model.model_fields.items():
+        key = f"{prefix}{field.alias or name}"
+        if prefix == f"{NAMESPACE}:" and (field.alias or name) in _SKIP:
+            continue
+        sub = _model_of(field.annotation)
+        if sub is not None and sub.__name__ not in ("Resources", "OpenIdConfig", "ImageConfig", "AutoscalingConfig"):
+            yield from _leaves(sub, f"{key}.")
+            continue
+        default = field.default if field.default is not PydanticUndefined else (
+            field.default_factory() if field.default_factory else "required")
+        yield key, field.annotation, default, field.description or ""
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, BaseModel):
+        value = value.model_dump(by_alias=True, mode="json", exclude_none=True)
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+    return f"`{text}`" if text else '`""`'
+
+
+def _stack_value(doc: dict[str, Any], key: str) -> str:
+    section, _, rest = key.partition(":")[2].partition(".")
+    value: Any = doc.get(f"{NAMESPACE}:{section}")
+    for part in rest.split(".") if rest else []:
+        value = value.get(part) if isinstance(value, dict) else None
+    return _show(value) if value is not None else "·"
+
+
+def table() -> str:
+    docs = {s: yaml.safe_load((_ROOT / "stacks" / f"Pulumi.{s}.yaml").read_text())["config"] for s in STACKS}
+    rows = ["| key | type | default | dev | staging | prod | meaning |", "|---|---|---|---|---|---|---|"]
+    for key, annotation, default, description in _leaves(StackConfig, f"{NAMESPACE}:"):
+        values = " | ".join(_stack_value(docs[s], key) for s in STACKS)
+        rows.append(f"| `{key}` | {_type_name(annotation)} | {_show(default)} | {values} | {description} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(table())

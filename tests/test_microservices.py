@@ -1,0 +1,168 @@
+"""Microservices: injected namespaces, hardened pods, authorization equal to the call graph, ingress."""
+
+import re
+
+import pytest
+
+from components import topology as topo
+from components import workload_specs as ws
+from harness import ROOT, STACKS, evaluate
+
+AUTHZ = "kubernetes:security.istio.io/v1:AuthorizationPolicy"
+MERCARI_EDGES = {("gateway", "authority"), ("gateway", "catalog"), ("authority", "customer"),
+                 ("catalog", "customer"), ("catalog", "item"), ("customer", "db"), ("item", "db")}
+
+
+@pytest.fixture(scope="module", params=STACKS)
+def ev(request):
+    return evaluate(request.param)
+
+
+def test_topology_is_the_mercari_example():
+    assert topo.MERCARI.problems() == []
+    assert topo.MERCARI.edges() == MERCARI_EDGES
+    gateway = topo.MERCARI.services[0]
+    assert (gateway.name, gateway.public, gateway.port("http"), gateway.port("grpc")) == ("gateway", True, 4000, 5000)
+    assert all(s.ports == (topo.Port(protocol="grpc", port=5000),) for s in topo.MERCARI.services[1:])
+
+
+def test_six_namespaces_with_injection(ev):
+    names = {s.name for s in topo.MERCARI.services}
+    namespaces = {r.inputs["metadata"]["name"]: r.inputs["metadata"]["labels"]
+                  for r in ev.of_type("kubernetes:core/v1:Namespace")}
+    for name in names:
+        assert namespaces[name]["istio-injection"] == "enabled"
+
+
+def test_allowed_callers_equal_the_call_graph_and_nothing_else(ev):
+    policies = [r.inputs for r in ev.of_type(AUTHZ)]
+    allowed = set()
+    for p in policies:
+        ns = p["metadata"]["namespace"]
+        if p["spec"] == {}:
+            continue  # allow-nothing
+        assert p["spec"]["action"] == "ALLOW" and p["spec"]["selector"] == {"matchLabels": {"app": ns}}
+        for rule in p["spec"]["rules"]:
+            for source in rule["from"]:
+                for principal in source["source"]["principals"]:
+                    m = re.fullmatch(r"cluster\.local/ns/([a-z0-9-]+)/sa/([a-z0-9-]+)", principal)
+                    allowed.add((m.group(1), ns))
+    expected = MERCARI_EDGES | {("istio-ingress", "gateway")}
+    assert allowed == expected
+    deny_all = {p["metadata"]["namespace"] for p in policies if p["spec"] == {}}
+    assert deny_all == {s.name for s in topo.MERCARI.services}
+
+
+def test_authorization_follows_a_changed_graph():
+    graph = {"services": [
+        {"name": "web", "public": True, "ports": [{"protocol": "http", "port": 8080}], "calls": ["api"]},
+        {"name": "api", "ports": [{"protocol": "grpc", "port": 9000}], "calls": []}]}
+    ev = evaluate("dev", {"topology": graph})
+    allow = {r.inputs["metadata"]["namespace"]: r.inputs["spec"] for r in ev.of_type(AUTHZ) if r.inputs["spec"]}
+    assert allow["api"]["rules"][0]["from"][0]["source"]["principals"] == ["cluster.local/ns/web/sa/web"]
+    assert allow["api"]["rules"][0]["to"] == [{"operation": {"ports": ["9000"]}}]
+    assert allow["web"]["rules"][0]["from"][0]["source"]["principals"] == [
+        "cluster.local/ns/istio-ingress/sa/istio-ingress"]
+    route = ev.of_type("kubernetes:networking.istio.io/v1:VirtualService")[0].inputs["spec"]
+    assert route["http"][0]["route"][0]["destination"] == {"host": "web.web.svc.cluster.local", "port": {"number": 8080}}
+
+
+def test_network_policy_admits_the_same_callers(ev):
+    for netpol in ev.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy"):
+        ns = netpol.inputs["metadata"]["namespace"]
+        rules = netpol.inputs["spec"]["ingress"]
+        app_sources = {f["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+                       for f in rules[0]["from"]}
+        expected = {c for c, callee in MERCARI_EDGES if callee == ns} | ({"istio-ingress"} if ns == "gateway" else set())
+        assert app_sources == expected, ns
+        assert rules[-1]["from"][0]["namespaceSelector"]["matchLabels"] == {
+            "kubernetes.io/metadata.name": "observability"}
+
+
+def test_deployments_are_hardened(ev):
+    for d in ev.of_type("kubernetes:apps/v1:Deployment"):
+        pod = d.inputs["spec"]["template"]["spec"]
+        assert pod["automountServiceAccountToken"] is False
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        (container,) = pod["containers"]
+        sc = container["securityContext"]
+        assert sc["readOnlyRootFilesystem"] is True and sc["allowPrivilegeEscalation"] is False
+        assert sc["capabilities"] == {"drop": ["ALL"]}
+        assert set(container["resources"]) == {"requests", "limits"}
+        assert container["readinessProbe"] and container["livenessProbe"]
+
+
+def test_services_name_ports_with_app_protocol(ev):
+    services = {r.inputs["metadata"]["name"]: r.inputs["spec"]["ports"] for r in ev.of_type("kubernetes:core/v1:Service")}
+    assert services["gateway"] == [
+        {"name": "http", "port": 4000, "targetPort": 4000, "protocol": "TCP", "appProtocol": "http"},
+        {"name": "grpc", "port": 5000, "targetPort": 5000, "protocol": "TCP", "appProtocol": "grpc"}]
+    assert services["db"][0]["appProtocol"] == "grpc"
+
+
+def test_pdb_only_with_more_than_one_replica_and_spread_in_prod():
+    dev, prod = evaluate("dev"), evaluate("prod")
+    assert dev.of_type("kubernetes:policy/v1:PodDisruptionBudget") == []
+    assert len(prod.of_type("kubernetes:policy/v1:PodDisruptionBudget")) == 6
+    hpas = {h.inputs["metadata"]["name"]: h.inputs["spec"] for h in prod.of_type(
+        "kubernetes:autoscaling/v2:HorizontalPodAutoscaler")}
+    assert hpas["gateway"]["maxReplicas"] == 20 and hpas["db"]["maxReplicas"] == 10
+    for d in prod.of_type("kubernetes:apps/v1:Deployment"):
+        assert "replicas" not in d.inputs["spec"]  # the HPA owns it; no fight on every `pulumi up`
+        keys = {c["topologyKey"] for c in d.inputs["spec"]["template"]["spec"]["topologySpreadConstraints"]}
+        assert keys == {"topology.kubernetes.io/zone", "kubernetes.io/hostname"}
+    for d in dev.of_type("kubernetes:apps/v1:Deployment"):
+        assert "topologySpreadConstraints" not in d.inputs["spec"]["template"]["spec"]
+
+
+def test_images_and_overrides():
+    prod = evaluate("prod")
+    images = {d.inputs["metadata"]["name"]: d.inputs["spec"]["template"]["spec"]["containers"][0]["image"]
+              for d in prod.of_type("kubernetes:apps/v1:Deployment")}
+    assert images["gateway"] == "ghcr.io/example/mercari/gateway:v1.4.2"
+    assert images["db"].startswith("ghcr.io/example/mercari/db@sha256:")
+    dev = evaluate("dev", {"workloads": {"services": {"item": {"env": {"LOG_LEVEL": "debug"}, "replicas": 2}}}})
+    item = next(d for d in dev.of_type("kubernetes:apps/v1:Deployment") if d.inputs["metadata"]["name"] == "item")
+    assert item.inputs["spec"]["replicas"] == 2
+    assert item.inputs["spec"]["template"]["spec"]["containers"][0]["env"] == [{"name": "LOG_LEVEL", "value": "debug"}]
+
+
+# ---------------------------------------------------------------------------------------- ingress
+def test_ingress_routes_to_gateway_http_port(ev):
+    (vs,) = ev.of_type("kubernetes:networking.istio.io/v1:VirtualService")
+    spec = vs.inputs["spec"]
+    assert spec["gateways"] == ["istio-ingress/public"]
+    assert spec["http"][0]["route"][0]["destination"] == {"host": "gateway.gateway.svc.cluster.local",
+                                                           "port": {"number": 4000}}
+    (gw,) = ev.of_type("kubernetes:networking.istio.io/v1:Gateway")
+    assert gw.inputs["spec"]["selector"] == {"istio": "ingress"}
+
+
+def test_ingress_gateway_lives_in_its_own_injected_namespace(ev):
+    chart = ev.charts()["istio-ingress"]
+    assert chart.inputs["namespace"] == "istio-ingress"
+    ns = next(r for r in ev.of_type("kubernetes:core/v1:Namespace") if r.inputs["metadata"]["name"] == "istio-ingress")
+    assert ns.inputs["metadata"]["labels"] == {"istio-injection": "enabled"}
+
+
+def test_dev_exposes_nodeport_30000_and_prod_a_load_balancer_with_tls():
+    dev, prod = evaluate("dev"), evaluate("prod")
+    service = dev.charts()["istio-ingress"].inputs["values"]["service"]
+    http = next(p for p in service["ports"] if p["name"] == "http2")
+    assert service["type"] == "NodePort" and http["nodePort"] == 30000
+    assert dev.outputs["ingress"] == "http://localhost:30000/"
+    assert prod.charts()["istio-ingress"].inputs["values"]["service"]["type"] == "LoadBalancer"
+    servers = prod.of_type("kubernetes:networking.istio.io/v1:Gateway")[0].inputs["spec"]["servers"]
+    assert servers[0]["tls"] == {"httpsRedirect": True}
+    assert servers[1]["tls"] == {"mode": "SIMPLE", "credentialName": "mercari-tls"}
+    assert servers[1]["hosts"] == ["mercari.example.com"]
+
+
+def test_readme_diagram_matches_the_topology():
+    readme = (ROOT / "README.md").read_text()
+    assert f"```mermaid\n{topo.mermaid(topo.MERCARI)}\n```" in readme
+
+
+def test_principal_format():
+    assert ws.principal("catalog", "catalog") == "cluster.local/ns/catalog/sa/catalog"

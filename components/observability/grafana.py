@@ -50,6 +50,9 @@ def values(cfg: GrafanaConfig, prometheus_url: pulumi.Input[str], admin_password
         "adminPassword": admin_password,
         "service": {"port": PORT},
         "testFramework": {"enabled": False},
+        # Ref: grafana chart values.yaml `downloadDashboards.resources` (init container fetching gnetIds).
+        "downloadDashboards": {"resources": {"requests": {"cpu": "10m", "memory": "32Mi"},
+                                             "limits": {"cpu": "100m", "memory": "64Mi"}}},
         "resources": resources_value(cfg.resources),
         "grafana.ini": {
             "analytics": {"check_for_updates": False, "reporting_enabled": False},

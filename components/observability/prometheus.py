@@ -14,6 +14,7 @@ from components.istio_values import resources_value
 from components.observability.endpoints import Endpoint
 
 FULLNAME = "prometheus"
+SIDECAR_RESOURCES = {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}}
 PORT = 9090
 
 
@@ -48,6 +49,8 @@ def values(cfg: PrometheusConfig) -> dict[str, Any]:
         "kube-state-metrics": {"enabled": False},
         "prometheus-node-exporter": {"enabled": False},
         # Ref: chart 28.0.0 moved default jobs into the `scrapeConfigs` map (PR #6429).
+        # Ref: prometheus chart values.yaml `configmapReload.prometheus.resources` (the reload sidecar).
+        "configmapReload": {"prometheus": {"resources": SIDECAR_RESOURCES}},
         "scrapeConfigs": {"kubernetes-pods": {"enabled": True}, "prometheus-pushgateway": {"enabled": False}},
         "server": {
             "fullnameOverride": FULLNAME,

@@ -1,0 +1,205 @@
+"""Guardrail rules as pure functions over (resource type, inputs, policy config) -> violations.
+
+`__main__.py` wraps them into a CrossGuard PolicyPack; the tests call them directly on every
+resource each stack declares, and on one passing and one failing example per rule.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Iterable, Mapping
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+Config = Mapping[str, Any]
+Props = Mapping[str, Any]
+Rule = Callable[[str, Props, Config], list[str]]
+
+WORKLOADS = {
+    "kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet",
+    "kubernetes:batch/v1:Job", "kubernetes:batch/v1:CronJob",
+}
+CHARTS = {"kubernetes:helm.sh/v4:Chart", "kubernetes:helm.sh/v3:Release"}
+PEER_AUTHENTICATION = "kubernetes:security.istio.io/v1:PeerAuthentication"
+TELEMETRY = "kubernetes:telemetry.istio.io/v1:Telemetry"
+ROOT_NAMESPACE = "istio-system"
+_SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
+_ENV = {"environment": {"type": "string", "enum": ["dev", "staging", "prod"]}}
+
+
+def _pod_spec(type_: str, props: Props) -> Mapping[str, Any] | None:
+    if type_ not in WORKLOADS:
+        return None
+    spec = props.get("spec") or {}
+    if type_ == "kubernetes:batch/v1:CronJob":
+        spec = (spec.get("jobTemplate") or {}).get("spec") or {}
+    return ((spec.get("template") or {}).get("spec")) or {}
+
+
+def _containers(type_: str, props: Props) -> Iterable[Mapping[str, Any]]:
+    pod = _pod_spec(type_, props)
+    if pod is None:
+        return []
+    return [*(pod.get("initContainers") or []), *(pod.get("containers") or [])]
+
+
+def _name(props: Props) -> str:
+    return (props.get("metadata") or {}).get("name", "?")
+
+
+# --------------------------------------------------------------------------------------- rules
+def namespace_injection(type_: str, props: Props, config: Config) -> list[str]:
+    """Every application namespace (label app.kubernetes.io/part-of=mesh) has sidecar injection."""
+    if type_ != "kubernetes:core/v1:Namespace":
+        return []
+    labels = (props.get("metadata") or {}).get("labels") or {}
+    if labels.get("app.kubernetes.io/part-of") != "mesh":
+        return []
+    if labels.get("istio-injection") == "enabled" or labels.get("istio.io/rev"):
+        return []
+    return [f"Namespace '{_name(props)}' holds mesh workloads but has no sidecar injection, so its pods would "
+            "run outside the mesh (no mTLS, no authorization). Fix: label it istio-injection=enabled, or "
+            "istio.io/rev=<revision> for a canary control plane."]
+
+
+def container_resources(type_: str, props: Props, config: Config) -> list[str]:
+    """Every container and init container sets requests and limits for cpu and memory."""
+    out = []
+    for c in _containers(type_, props):
+        res = c.get("resources") or {}
+        missing = [f"{kind}.{r}" for kind in ("requests", "limits") for r in ("cpu", "memory")
+                   if not (res.get(kind) or {}).get(r)]
+        if missing:
+            out.append(f"Container '{c.get('name')}' in {_name(props)} has no {', '.join(missing)}: an unbounded "
+                       "container can starve its neighbours and the scheduler cannot place it well. Fix: set "
+                       "resources.requests and resources.limits (cpu and memory) in the stack config.")
+    return out
+
+
+def image_pinned(type_: str, props: Props, config: Config) -> list[str]:
+    """Images carry a tag or digest; never `latest` outside dev."""
+    env = config.get("environment", "prod")
+    out = []
+    for c in _containers(type_, props):
+        image = c.get("image") or ""
+        if image == "auto" or "@sha256:" in image:
+            continue  # `auto`: Istio's injector fills in the pinned proxy image (gateway chart)
+        last = image.rsplit("/", 1)[-1]
+        tag = last.split(":", 1)[1] if ":" in last else ""
+        if not tag:
+            out.append(f"Image '{image}' of {_name(props)} has no tag or digest, so it means `latest` and can change "
+                       "under you. Fix: pin a version tag or a sha256 digest (mesh:workloads.tag or .image).")
+        elif tag == "latest" and env != "dev":
+            out.append(f"Image '{image}' of {_name(props)} uses `latest` in {env}: rollouts are not reproducible. "
+                       "Fix: pin a version tag or a sha256 digest.")
+    return out
+
+
+def kiali_not_anonymous(type_: str, props: Props, config: Config) -> list[str]:
+    """Kiali requires login outside dev."""
+    env = config.get("environment", "prod")
+    if type_ not in CHARTS or not str(props.get("chart", "")).endswith("kiali-server") or env == "dev":
+        return []
+    strategy = ((props.get("values") or {}).get("auth") or {}).get("strategy", "token")
+    if strategy == "anonymous":
+        return [f"Kiali uses anonymous auth in {env}: anyone who reaches it can read (and, unless view-only, change) "
+                "the mesh. Fix: set mesh:observability.kiali.auth.strategy to token or openid."]
+    return []
+
+
+def trace_sampling_ceiling(type_: str, props: Props, config: Config) -> list[str]:
+    """Trace sampling stays under the environment's ceiling (cost and collector load)."""
+    if type_ != TELEMETRY:
+        return []
+    ceiling = float(config.get("maxSamplingPercent", 100))
+    out = []
+    for tracing in (props.get("spec") or {}).get("tracing") or []:
+        pct = tracing.get("randomSamplingPercentage")
+        if pct is not None and float(pct) > ceiling:
+            out.append(f"Telemetry '{_name(props)}' samples {pct}% of requests, above this environment's ceiling of "
+                       f"{ceiling}%. Fix: lower mesh:istio.tracing.sampling or raise maxSamplingPercent in "
+                       "policy/config.<stack>.json with a reason.")
+    return out
+
+
+def helm_chart_pinned(type_: str, props: Props, config: Config) -> list[str]:
+    """Every Helm chart has an exact version and comes from an allowed repository."""
+    if type_ not in CHARTS:
+        return []
+    allowed = [a.rstrip("/") for a in config.get("allowedRepositories", [])]
+    chart, version = str(props.get("chart", "")), str(props.get("version", ""))
+    repo = ((props.get("repositoryOpts") or {}).get("repo") or "").rstrip("/")
+    out = []
+    if not _SEMVER.match(version):
+        out.append(f"Chart '{chart}' has version '{version}': without an exact version every run may install "
+                   "something new. Fix: pin MAJOR.MINOR.PATCH.")
+    source = repo or chart.rsplit("/", 1)[0]
+    if source not in allowed:
+        out.append(f"Chart '{chart}' comes from '{source or '(none)'}', which is not an allowed repository "
+                   f"({', '.join(allowed)}). Fix: use the upstream repository or mesh:charts.mirror, and list "
+                   "the mirror in allowedRepositories.")
+    return out
+
+
+def strict_mtls(resources: list[tuple[str, Props]], config: Config) -> list[str]:
+    """Staging and prod have a mesh-wide STRICT PeerAuthentication."""
+    env = config.get("environment", "prod")
+    if env == "dev":
+        return []
+    for type_, props in resources:
+        meta = props.get("metadata") or {}
+        spec = props.get("spec") or {}
+        if (type_ == PEER_AUTHENTICATION and meta.get("namespace") == ROOT_NAMESPACE and not spec.get("selector")
+                and (spec.get("mtls") or {}).get("mode") == "STRICT"):
+            return []
+    return [f"No mesh-wide STRICT PeerAuthentication in {env}: services accept plaintext, so identities (and "
+            "every AuthorizationPolicy built on them) can be bypassed. Fix: mesh:istio.mtls: STRICT."]
+
+
+# --------------------------------------------------------------------------------------- pack
+RESOURCE_RULES: dict[str, tuple[Rule, str, dict]] = {
+    "namespace-injection": (namespace_injection, "Application namespaces have Istio sidecar injection.", {}),
+    "container-resources": (container_resources, "Every container sets cpu and memory requests and limits.", {}),
+    "image-pinned": (image_pinned, "Images are pinned by tag or digest; never `latest` outside dev.", _ENV),
+    "kiali-not-anonymous": (kiali_not_anonymous, "Kiali is not anonymous outside dev.", _ENV),
+    "trace-sampling-ceiling": (trace_sampling_ceiling, "Trace sampling stays under a per-environment ceiling.",
+                               {"maxSamplingPercent": {"type": "number", "minimum": 0, "maximum": 100}}),
+    "helm-chart-pinned": (helm_chart_pinned, "Helm charts have exact versions from allowed repositories.",
+                          {"allowedRepositories": {"type": "array", "items": {"type": "string"}}}),
+}
+
+
+def _resource_policy(name: str, rule: Rule, description: str, schema: dict) -> ResourceValidationPolicy:
+    def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+        for message in rule(args.resource_type, args.props, args.get_config()):
+            report_violation(message, None)
+
+    return ResourceValidationPolicy(
+        name=name, description=description, validate=validate,
+        enforcement_level=EnforcementLevel.MANDATORY,
+        config_schema=PolicyConfigSchema(properties=schema) if schema else None,
+    )
+
+
+def _stack_policy() -> StackValidationPolicy:
+    def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        declared = [(r.resource_type, r.props) for r in args.resources]
+        for message in strict_mtls(declared, args.get_config()):
+            report_violation(message, None)
+
+    return StackValidationPolicy(
+        name="strict-mtls", description="Staging and prod have mesh-wide STRICT mTLS.", validate=validate,
+        enforcement_level=EnforcementLevel.MANDATORY, config_schema=PolicyConfigSchema(properties=_ENV),
+    )
+
+
+def policies() -> list:
+    return [*(_resource_policy(n, *spec) for n, spec in RESOURCE_RULES.items()), _stack_policy()]

@@ -92,7 +92,7 @@ bench:
 
 docs:
 	@test -x .venv-test/bin/python || $(MAKE) test
-	.venv-test/bin/python -m components.reference
+	.venv-test/bin/python -m components.reference --write
 
 clean:
 	rm -rf .venv .venv-test .venv-scan .npm-tools bin .kind.yaml

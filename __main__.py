@@ -3,7 +3,8 @@
 import pulumi
 
 from components.cluster import kubernetes_provider
-from components.config import parse_stack_config, read_pulumi_config
+from components.config import is_built, parse_stack_config, read_pulumi_config
+from components.image_build import ImageBuild, ImageBuildArgs, content_tag
 from components.ingress import IngressArgs, IngressGateway
 from components.istio import IstioControlPlane, IstioControlPlaneArgs
 from components.microservice import Microservice, MicroserviceArgs
@@ -38,8 +39,14 @@ if cfg.ingress.enabled:
         opts=on_cluster,
     )
 
+build = cfg.workloads.build
+tag = content_tag(build) if build else None  # once per stack: hashing a checkout is not free
 callers = cfg.topology.callers_of()
 for svc in cfg.topology.services:
+    image = None
+    if is_built(cfg, svc.name):
+        image = ImageBuild(f"{svc.name}-image", ImageBuildArgs(
+            service=svc, build=build, repository=f"{cfg.workloads.registry}/{svc.name}", tag=tag)).ref
     peers = list(callers[svc.name])
     principals = [principal(c, c) for c in peers]
     if svc.public and ingress is not None:
@@ -49,7 +56,7 @@ for svc in cfg.topology.services:
         svc.name,
         MicroserviceArgs(service=svc, workload=resolve_workload(cfg, svc.name), control_plane=control_plane,
                          caller_principals=principals, caller_namespaces=peers,
-                         metrics_namespace=cfg.observability.namespace),
+                         metrics_namespace=cfg.observability.namespace, image=image),
         opts=on_cluster,
     )
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, Mapping, Optional, Union, get_args, get_origin
 
 import pulumi
@@ -280,6 +281,18 @@ class ImageConfig(Strict):
     _digest = field_validator("digest")(lambda v: v if v is None else check_digest(v))
 
 
+class BuildSource(Strict):
+    """Build every service's image from the mercari sources and load it into kind (dev only)."""
+
+    git: Optional[str] = Field(None, description="Git URL of the source repository (with commit).")
+    commit: Optional[str] = Field(None, description="Full 40-character commit SHA the git context is pinned to.")
+    path: Optional[str] = Field(None, description="Local checkout instead of git (relative to the project).")
+    kind_cluster: str = Field("mercari", description="kind cluster the images are loaded into.")
+
+    _git = field_validator("git")(lambda v: v if v is None else check_http_url(v))
+    _cluster = field_validator("kind_cluster")(check_dns_label)
+
+
 class AutoscalingConfig(Strict):
     min_replicas: int = Field(2, ge=1)
     max_replicas: int = Field(5, ge=1)
@@ -307,6 +320,8 @@ class WorkloadsConfig(Strict):
     image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = Field(
         "IfNotPresent", description="Never for images loaded into kind.")
     services: dict[str, WorkloadSettings] = Field(default_factory=dict, description="Per-service overrides.")
+    build: Optional[BuildSource] = Field(None, description="Build images from source instead of pulling (dev).")
+    image_pull_secrets: list[str] = Field(default_factory=list, description="Secrets for a private registry.")
 
     _registry = field_validator("registry")(check_repository)
     _tag = field_validator("tag")(lambda v: v if v is None else check_tag(v))
@@ -521,11 +536,46 @@ def _workload_rules(cfg: StackConfig) -> list[Problem]:
     if wl.autoscaling and wl.autoscaling.min_replicas > wl.autoscaling.max_replicas:
         out.append(Problem("mesh:workloads.autoscaling.minReplicas", wl.autoscaling.min_replicas,
                            "must not exceed maxReplicas"))
+    if wl.build is not None:
+        out += _build_rules(cfg, wl.build)
     for name in names:
+        if is_built(cfg, name):
+            continue
         for problem in _image_rules(cfg, name, image_of(cfg, name)):
             if problem not in out:  # a shared default (mesh:workloads.tag) is reported once
                 out.append(problem)
     return out
+
+
+_FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
+GITHUB = re.compile(r"^https://github\.com/([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+?)(\.git)?$")
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _build_rules(cfg: StackConfig, build: BuildSource) -> list[Problem]:
+    key = "mesh:workloads.build"
+    if cfg.environment != "dev":
+        return [Problem(key, build.model_dump(by_alias=True, exclude_none=True),
+                        f"images are built only in dev (loaded into kind); {cfg.environment} pulls pinned images")]
+    if (build.git is None) == (build.path is None):
+        return [Problem(key, build.model_dump(by_alias=True, exclude_none=True),
+                        "set exactly one of git (with commit) or path")]
+    if build.git is not None:
+        if not GITHUB.match(build.git):
+            return [Problem(f"{key}.git", build.git, "must be a GitHub repository URL https://github.com/<owner>/<repo>"
+                                                      " (the Dockerfiles are read at the pinned commit); else use path")]
+        if build.commit is None or not _FULL_SHA.match(build.commit):
+            return [Problem(f"{key}.commit", build.commit, "must be a full 40-character lowercase commit SHA")]
+        return []
+    if build.commit is not None:
+        return [Problem(f"{key}.commit", build.commit, "only with git; a path builds the working tree")]
+    root = (PROJECT_ROOT / build.path).resolve()
+    if not root.is_dir():
+        return [Problem(f"{key}.path", build.path, f"directory {root} does not exist")]
+    missing = [s.dockerfile_path for s in cfg.topology.services if not (root / s.dockerfile_path).is_file()]
+    if missing:
+        return [Problem(f"{key}.path", build.path, f"no Dockerfile at {', '.join(missing)} under {root}")]
+    return []
 
 
 @dataclass(frozen=True)
@@ -540,6 +590,12 @@ class ImageRef:
         if self.digest:
             return f"{self.repository}@{self.digest}"
         return f"{self.repository}:{self.tag}"
+
+
+def is_built(cfg: StackConfig, service: str) -> bool:
+    """Built from source (mesh:workloads.build) unless the service names its own registry image."""
+    override = cfg.workloads.services.get(service)
+    return cfg.workloads.build is not None and not (override and override.image)
 
 
 def image_of(cfg: StackConfig, service: str) -> ImageRef:

@@ -13,7 +13,7 @@ from components import topology as topo
 from components.charts import ISTIO_REPO, ChartSource, chart_args
 from components.config import IngressConfig
 from components.istio import IstioControlPlane
-from components.istio_values import resources_value
+from components.istio_values import RESTART_HASH_ANNOTATION, resources_value
 from components.manifests import custom_resource
 from components.workload_specs import principal
 
@@ -48,9 +48,12 @@ def service_ports(cfg: IngressConfig) -> list[dict[str, Any]]:
     ]
 
 
-def chart_values(cfg: IngressConfig, revision: str) -> dict[str, Any]:
+def chart_values(cfg: IngressConfig, revision: str, restart_hash: str) -> dict[str, Any]:
     return {
         "revision": revision,
+        # Helm merges this map with the chart's default podAnnotations (inject template, scraping);
+        # the gateway's pods are injected too, so they roll with every other proxy.
+        "podAnnotations": {RESTART_HASH_ANNOTATION: restart_hash},
         "service": {"type": cfg.service_type, "ports": service_ports(cfg)},
         "autoscaling": {"enabled": False},
         "replicaCount": cfg.replicas,
@@ -116,7 +119,7 @@ class IngressGateway(pulumi.ComponentResource):
         chart = Chart(
             f"{name}-chart",
             chart_args(ChartSource("gateway", args.version, ISTIO_REPO), args.chart_mirror, release=RELEASE,
-                       namespace=cfg.namespace, values=chart_values(cfg, main_revision)),
+                       namespace=cfg.namespace, values=chart_values(cfg, main_revision, cp.restart_hash())),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, *cp.ready]),
         )
         cr_opts = pulumi.ResourceOptions(parent=self, depends_on=[ns, chart, *cp.crds_ready, *cp.ready])

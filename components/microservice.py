@@ -28,6 +28,8 @@ class MicroserviceArgs:
     """Namespaces of those identities, for the NetworkPolicy."""
     metrics_namespace: str = "observability"
     """Where Prometheus runs (allowed to scrape the proxy metrics ports)."""
+    image: Optional[pulumi.Input[str]] = None
+    """A built image (ImageBuild.ref) instead of the workload's registry image."""
 
 
 class Microservice(pulumi.ComponentResource):
@@ -55,7 +57,7 @@ class Microservice(pulumi.ComponentResource):
         deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata=meta(svc.name),
-            spec=ws.deployment_spec(svc, wl, cp.restart_hash(revision)),
+            spec=ws.deployment_spec(svc, wl, cp.restart_hash(revision), args.image),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, sa, *cp.ready]),
         )
         service = k8s.core.v1.Service(
@@ -84,4 +86,5 @@ class Microservice(pulumi.ComponentResource):
 
         self.namespace = ns.metadata.name
         self.address = service.metadata.name.apply(lambda n: f"{n}.{svc.name}.svc.cluster.local")
-        self.register_outputs({"namespace": self.namespace, "address": self.address, "image": wl.image})
+        self.register_outputs({"namespace": self.namespace, "address": self.address,
+                               "image": args.image if args.image is not None else wl.image})

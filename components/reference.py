@@ -77,5 +77,18 @@ def table() -> str:
     return "\n".join(rows)
 
 
+START, END = "<!-- config-reference:start -->", "<!-- config-reference:end -->"
+
+
+def sync_readme(readme: Path = _ROOT / "README.md") -> None:
+    """Replace the table between the README's markers."""
+    text = readme.read_text()
+    head, _, rest = text.partition(START)
+    _, _, tail = rest.partition(END)
+    readme.write_text(f"{head}{START}\n{table()}\n{END}{tail}")
+
+
 if __name__ == "__main__":
-    print(table())
+    import sys
+
+    sync_readme() if "--write" in sys.argv else print(table())

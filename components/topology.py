@@ -6,6 +6,7 @@ Every rule on the graph (known callers, no port clashes, unique names) is checke
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Literal
 
 from pydantic import Field, field_validator
@@ -27,8 +28,13 @@ class Service(Strict):
     ports: tuple[Port, ...] = Field(min_length=1)
     public: bool = Field(False, description="Reachable from the ingress gateway.")
     calls: tuple[str, ...] = Field((), description="Services this one calls.")
+    dockerfile: str = Field("", description="Dockerfile in the source repository; '' = services/<name>/Dockerfile.")
 
     _name = field_validator("name")(check_dns_label)
+
+    @property
+    def dockerfile_path(self) -> str:
+        return self.dockerfile or f"services/{self.name}/Dockerfile"
 
     def port(self, protocol: str) -> int | None:
         """The port number serving `protocol`, if any."""
@@ -43,10 +49,11 @@ class Topology(Strict):
     def problems(self) -> list[tuple[str, object, str]]:
         """Graph rules as (key path under the topology, bad value, rule); empty when valid."""
         names = [s.name for s in self.services]
+        known, counts = set(names), Counter(names)
         out: list[tuple[str, object, str]] = []
         for i, svc in enumerate(self.services):
             key = f"services[{i}]"
-            if names.count(svc.name) > 1:
+            if counts[svc.name] > 1:
                 out.append((f"{key}.name", svc.name, "service names must be unique; this one is declared twice"))
             numbers = [p.port for p in svc.ports]
             for n in sorted({n for n in numbers if numbers.count(n) > 1}):
@@ -57,7 +64,7 @@ class Topology(Strict):
             for callee in svc.calls:
                 if callee == svc.name:
                     out.append((f"{key}.calls", callee, f"'{svc.name}' calls itself; list only other services"))
-                elif callee not in names:
+                elif callee not in known:
                     out.append((f"{key}.calls", callee, f"not a service; services: {', '.join(names)}"))
         return out
 
@@ -76,8 +83,8 @@ class Topology(Strict):
         return tuple(s for s in self.services if s.public)
 
 
-def _grpc(name: str, *calls: str) -> Service:
-    return Service(name=name, ports=(Port(protocol="grpc", port=5000),), calls=calls)
+def _grpc(name: str, *calls: str, dockerfile: str = "") -> Service:
+    return Service(name=name, ports=(Port(protocol="grpc", port=5000),), calls=calls, dockerfile=dockerfile)
 
 
 # Ref: https://github.com/mercari/mercari-microservices-example (services/*/deployment.yaml)
@@ -93,7 +100,7 @@ MERCARI = Topology(
         _grpc("catalog", "customer", "item"),
         _grpc("customer", "db"),
         _grpc("item", "db"),
-        _grpc("db"),
+        _grpc("db", dockerfile="platform/db/Dockerfile"),
     )
 )
 

@@ -26,6 +26,7 @@ class Workload:
     istio_revision: Optional[str]
     topology_spread: bool
     image_pull_policy: str
+    image_pull_secrets: tuple[str, ...] = ()
 
     @property
     def min_replicas(self) -> int:
@@ -46,6 +47,7 @@ def resolve_workload(cfg: StackConfig, service: str) -> Workload:
         istio_revision=pick("istio_revision", None),
         topology_spread=wl.topology_spread,
         image_pull_policy=wl.image_pull_policy,
+        image_pull_secrets=tuple(wl.image_pull_secrets),
     )
 
 
@@ -107,11 +109,12 @@ def spread_constraints(service: topo.Service) -> list[dict[str, Any]]:
     ]
 
 
-def pod_template(service: topo.Service, workload: Workload, restart_hash: str) -> dict[str, Any]:
-    """Pod template; the restart hash annotation rolls pods exactly when proxies must restart."""
+def pod_template(service: topo.Service, workload: Workload, restart_hash: str, image: Any = None) -> dict[str, Any]:
+    """Pod template; the restart hash annotation rolls pods exactly when proxies must restart.
+    `image` (e.g. a build's output) replaces the workload's registry image."""
     container = {
         "name": service.name,
-        "image": workload.image,
+        "image": image if image is not None else workload.image,
         "imagePullPolicy": workload.image_pull_policy,
         "ports": container_ports(service),
         "env": [{"name": k, "value": v} for k, v in workload.env.items()],
@@ -129,18 +132,20 @@ def pod_template(service: topo.Service, workload: Workload, restart_hash: str) -
     }
     if workload.topology_spread:
         spec["topologySpreadConstraints"] = spread_constraints(service)
+    if workload.image_pull_secrets:
+        spec["imagePullSecrets"] = [{"name": n} for n in workload.image_pull_secrets]
     return {
         "metadata": {"labels": labels(service), "annotations": {RESTART_HASH_ANNOTATION: restart_hash}},
         "spec": spec,
     }
 
 
-def deployment_spec(service: topo.Service, workload: Workload, restart_hash: str) -> dict[str, Any]:
+def deployment_spec(service: topo.Service, workload: Workload, restart_hash: str, image: Any = None) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "selector": {"matchLabels": {"app": service.name}},
         # Zero unavailable pods while rolling, so a proxy restart causes no downtime.
         "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
-        "template": pod_template(service, workload, restart_hash),
+        "template": pod_template(service, workload, restart_hash, image),
     }
     if workload.autoscaling is None:
         spec["replicas"] = workload.replicas

@@ -198,12 +198,19 @@ def test_every_deployment_carries_the_hash_and_rolls_with_zero_unavailable(dev):
         assert d.inputs["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
 
 
+def _gateway_hash(ev):
+    return ev.charts()["istio-ingress"].inputs["values"]["podAnnotations"][iv.RESTART_HASH_ANNOTATION]
+
+
 def test_proxy_change_rolls_every_workload_and_sampling_rolls_none(dev):
     before = _pod_hashes(dev)
-    after_proxy = _pod_hashes(evaluate("dev", RESTARTING[2]))
-    after_sampling = _pod_hashes(evaluate("dev", LIVE[0]))
+    proxy, sampling = evaluate("dev", RESTARTING[2]), evaluate("dev", LIVE[0])
+    after_proxy, after_sampling = _pod_hashes(proxy), _pod_hashes(sampling)
     assert all(after_proxy[n] != before[n] for n in before)
     assert after_sampling == before
+    # The ingress gateway's pods are injected too: they roll with the same hash.
+    assert _gateway_hash(dev) == dev.outputs["restartHash"]
+    assert _gateway_hash(proxy) != _gateway_hash(dev) and _gateway_hash(sampling) == _gateway_hash(dev)
 
 
 # ---------------------------------------------------------------------------------------- canary

@@ -110,7 +110,8 @@ def test_the_whole_pack_passes_on_every_stack(stack):
 
 
 def test_the_pack_catches_a_bad_stack():
-    ev = evaluate("dev", {"istio": {"mtls": "PERMISSIVE"}, "observability": {"kiali": {"auth": {"strategy": "anonymous"}}}})
+    ev = evaluate("dev", {"istio": {"mtls": "PERMISSIVE"}, "observability": {"kiali": {"auth": {"strategy": "anonymous"}}},
+                          "workloads": {"build": None, "tag": "latest"}})
     messages = _violations(ev, _config("prod"))  # dev resources judged by prod's rules
     assert any("STRICT" in m for m in messages)
     assert any("anonymous" in m for m in messages)

@@ -1,0 +1,291 @@
+"""Benchmark: evaluation cost, scaling with the number of services, and the blast radius of a change.
+
+    make bench                       # everything: both tables, results.json, results.png
+    python benchmarks/bench.py --one program 200   # one measurement (used internally, in a subprocess)
+
+Every measurement runs the real __main__.py under Pulumi's mock engine (tests/harness.py) in a
+fresh subprocess, so imports and caches of one run never help another. The floor is a trivial
+program that registers the same number of plain resources (ConfigMaps) through the same SDK and
+engine. Timings are medians of REPEATS runs. The script exits 1 when a change touches more than
+its expected set of resources.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+SIZES = (6, 50, 200, 500)
+REPEATS = 3
+
+
+# ----------------------------------------------------------------------------------- workloads
+def synthetic_topology(n: int) -> dict[str, Any]:
+    """n services: one public gateway, a layered call graph (each calls up to two in the next layer)."""
+    names = ["gateway"] + [f"svc{i:03d}" for i in range(1, n)]
+    services = []
+    for i, name in enumerate(names):
+        calls = [names[j] for j in (2 * i + 1, 2 * i + 2) if j < n]
+        ports = [{"protocol": "http", "port": 4000}, {"protocol": "grpc", "port": 5000}] if i == 0 else \
+            [{"protocol": "grpc", "port": 5000}]
+        services.append({"name": name, "ports": ports, "public": i == 0, "calls": calls})
+    return {"services": services}
+
+
+def run_program(n: int | None, stack: str) -> int:
+    from harness import evaluate
+
+    patch = {"topology": synthetic_topology(n)} if n else {}
+    return len(evaluate(stack, patch).resources)
+
+
+def run_floor(count: int) -> int:
+    """Register `count` plain ConfigMaps through the same SDK and mock engine."""
+    import contextvars
+
+    import pulumi
+    import pulumi_kubernetes as k8s
+    from harness import RecordingMocks, RecordingMonitor
+
+    def program() -> int:
+        mocks = RecordingMocks()
+        monitor = RecordingMonitor(mocks)
+        pulumi.runtime.set_mocks(mocks, project="floor", stack="floor", preview=False, monitor=monitor)
+
+        @pulumi.runtime.test
+        def body():
+            for i in range(count):
+                k8s.core.v1.ConfigMap(f"cm-{i}", metadata={"name": f"cm-{i}", "namespace": "default"},
+                                      data={"key": "value"})
+
+        body()
+        return len(monitor.records)
+
+    return contextvars.Context().run(program)
+
+
+def run_replay(n: int | None, stack: str):
+    """The same registrations as the program (types, names, inputs) replayed flat: no components,
+    no config parsing, no logic. program/replay is the cost of this project's own code."""
+    import contextvars
+
+    import pulumi
+    from harness import RecordingMocks, RecordingMonitor, evaluate
+
+    patch = {"topology": synthetic_topology(n)} if n else {}
+    records = [r for r in evaluate(stack, patch).resources if r.custom]
+
+    def program() -> int:
+        mocks = RecordingMocks()
+        monitor = RecordingMonitor(mocks)
+        pulumi.runtime.set_mocks(mocks, project="replay", stack="replay", preview=False, monitor=monitor)
+
+        @pulumi.runtime.test
+        def body():
+            for r in records:
+                pulumi.CustomResource(r.type, r.name, dict(r.inputs))
+
+        body()
+        return len(monitor.records)
+
+    start = time.perf_counter()
+    count = contextvars.Context().run(program)
+    return count, time.perf_counter() - start
+
+
+def measure_one(kind: str, arg: str, trace: bool) -> dict[str, Any]:
+    """One measurement in this process: wall seconds, or (trace) the tracemalloc peak."""
+    # Import cost is not evaluation cost: load every module either side uses before the clock starts.
+    import importlib
+
+    for module in ("harness", "pulumi_random", "pulumi_kubernetes.core.v1", "pulumi_kubernetes.apps.v1",
+                   "pulumi_kubernetes.policy.v1", "pulumi_kubernetes.networking.v1", "pulumi_kubernetes.autoscaling.v2",
+                   "pulumi_kubernetes.apiextensions", "pulumi_kubernetes.helm.v4", "components.config",
+                   "components.istio", "components.ingress", "components.microservice",
+                   "components.observability.stack"):
+        importlib.import_module(module)
+
+    if trace:
+        tracemalloc.start()
+    start = time.perf_counter()
+    if kind == "program":
+        count = run_program(int(arg), "dev")
+    elif kind == "stack":
+        count = run_program(None, arg)
+    elif kind == "replay":
+        count, seconds = run_replay(None if arg in ("dev", "staging", "prod") else int(arg),
+                                    arg if arg in ("dev", "staging", "prod") else "dev")
+    else:
+        count = run_floor(int(arg))
+    if kind != "replay":
+        seconds = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1] / 2**20 if trace else None
+    return {"seconds": seconds, "peak_mib": peak, "resources": count}
+
+
+def measure(kind: str, arg: Any, memory: bool = True) -> dict[str, Any]:
+    """Median wall time of REPEATS fresh processes (no tracing), plus one traced run for memory."""
+    def run(trace: bool) -> dict[str, Any]:
+        cmd = [sys.executable, __file__, "--one", kind, str(arg)] + (["--trace"] if trace else [])
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=ROOT)
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    runs = [run(False) for _ in range(REPEATS)]
+    return {
+        "seconds": statistics.median(r["seconds"] for r in runs),
+        "peak_mib": run(True)["peak_mib"] if memory else None,
+        "resources": runs[0]["resources"],
+    }
+
+
+# ----------------------------------------------------------------------------------- blast radius
+# name -> (patch on the dev stack, expected changed resource names, expected rolled Deployments)
+INJECTED = ["gateway-deployment", "authority-deployment", "catalog-deployment", "customer-deployment",
+            "item-deployment", "db-deployment"]
+CHANGES: dict[str, tuple[dict[str, Any], set[str], set[str]]] = {
+    "trace sampling 100 -> 50": ({"istio": {"tracing": {"sampling": 50}}}, {"istio-telemetry"}, set()),
+    "one image tag (item)": ({"workloads": {"services": {"item": {"image": {"tag": "v2"}}}}},
+                             {"item-deployment"}, {"item-deployment"}),
+    "one service's replicas 1 -> 2 (item)": ({"workloads": {"services": {"item": {"replicas": 2}}}},
+                                             {"item-deployment", "item-pdb"}, set()),
+    "proxy resources": ({"istio": {"proxy": {"resources": {"requests": {"cpu": "60m", "memory": "64Mi"},
+                                                           "limits": {"cpu": "500m", "memory": "256Mi"}}}}},
+                        {"istio-istiod", "ingress-chart", *INJECTED}, set(INJECTED)),
+    "Istio version 1.31.1 -> 1.31.2": ({"istio": {"version": "1.31.2"}},
+                                       {"istio-base", "istio-istiod", "ingress-chart", *INJECTED}, set(INJECTED)),
+    "Kiali auth anonymous -> token": ({"observability": {"kiali": {"auth": {"strategy": "token"}}}},
+                                      {"observability-kiali-chart"}, set()),
+    "Prometheus retention 2d -> 7d": ({"observability": {"prometheus": {"retention": "7d"}}},
+                                      {"observability-prometheus-chart"}, set()),
+}
+
+
+def _template(r) -> str:
+    return json.dumps(r.inputs.get("spec", {}).get("template"), sort_keys=True)
+
+
+def blast_radius() -> list[dict[str, Any]]:
+    from harness import evaluate
+
+    base = {r.urn: r for r in evaluate("dev").resources}
+    rows = []
+    for name, (patch, expected, expected_rolls) in CHANGES.items():
+        after = {r.urn: r for r in evaluate("dev", patch).resources}
+        changed = {after[u].name for u in after.keys() & base.keys()
+                   if json.dumps(after[u].inputs, sort_keys=True) != json.dumps(base[u].inputs, sort_keys=True)}
+        changed |= {after[u].name for u in after.keys() - base.keys()} | {base[u].name for u in base.keys() - after.keys()}
+        rolled = {after[u].name for u in after.keys() & base.keys()
+                  if after[u].type == "kubernetes:apps/v1:Deployment" and _template(after[u]) != _template(base[u])}
+        rows.append({"change": name, "changed": sorted(changed), "rolled": sorted(rolled),
+                     "expected": sorted(expected), "expected_rolls": sorted(expected_rolls),
+                     "ok": changed <= expected and rolled <= expected_rolls})
+    return rows
+
+
+# ----------------------------------------------------------------------------------- report
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        cpu = next(l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
+                   if l.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    import os
+
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB, Python {platform.python_version()}, {platform.system()}"
+
+
+def plot(scaling: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ns = [r["n"] for r in scaling]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    ax1.plot(ns, [r["program"]["seconds"] for r in scaling], "o-", label="program")
+    ax1.plot(ns, [r["floor"]["seconds"] for r in scaling], "s--", label="floor (same count of ConfigMaps)")
+    ax1.set(xlabel="services", ylabel="wall time (s)", title="Evaluation time")
+    ax2.plot(ns, [r["program"]["peak_mib"] for r in scaling], "o-", label="program")
+    ax2.plot(ns, [r["floor"]["peak_mib"] for r in scaling], "s--", label="floor")
+    ax2.set(xlabel="services", ylabel="Python heap peak (MiB, tracemalloc)", title="Peak memory")
+    for ax in (ax1, ax2):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main() -> int:
+    print(f"machine: {machine()}")
+    print(f"method: median of {REPEATS} fresh subprocesses per point; mock engine; tracemalloc peak\n")
+    stacks = {}
+    for stack in ("dev", "staging", "prod"):
+        prog = measure("stack", stack)
+        floor = measure("floor", prog["resources"])
+        replay = measure("replay", stack, memory=False)
+        stacks[stack] = {"program": prog, "floor": floor, "replay": replay,
+                         "ratio": prog["seconds"] / floor["seconds"], "own": prog["seconds"] / replay["seconds"]}
+    print("| stack | resources | program s | floor s | program/floor | replay s | program/replay | "
+          "program peak MiB | floor peak MiB |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, r in stacks.items():
+        print(f"| {name} | {r['program']['resources']} | {r['program']['seconds']:.3f} | {r['floor']['seconds']:.3f} | "
+              f"{r['ratio']:.2f} | {r['replay']['seconds']:.3f} | {r['own']:.2f} | {r['program']['peak_mib']:.1f} | "
+              f"{r['floor']['peak_mib']:.1f} |")
+
+    scaling = []
+    for n in SIZES:
+        prog = measure("program", n)
+        floor = measure("floor", prog["resources"])
+        replay = measure("replay", n, memory=False)
+        scaling.append({"n": n, "program": prog, "floor": floor, "replay": replay,
+                        "ratio": prog["seconds"] / floor["seconds"], "own": prog["seconds"] / replay["seconds"]})
+    print("\n| services | resources | program s | floor s | program/floor | program/replay | "
+          "ms per added service | peak MiB |")
+    print("|---|---|---|---|---|---|---|---|")
+    for prev, r in zip([None, *scaling], scaling):
+        per = "" if prev is None else \
+            f"{1000 * (r['program']['seconds'] - prev['program']['seconds']) / (r['n'] - prev['n']):.1f}"
+        print(f"| {r['n']} | {r['program']['resources']} | {r['program']['seconds']:.2f} | "
+              f"{r['floor']['seconds']:.2f} | {r['ratio']:.2f} | {r['own']:.2f} | {per} | "
+              f"{r['program']['peak_mib']:.1f} |")
+
+    rows = blast_radius()
+    print("\n| change | resources changed | Deployments rolled | within expected set |")
+    print("|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['change']} | {len(r['changed'])}: {', '.join(r['changed'])} | {len(r['rolled'])} | "
+              f"{'yes' if r['ok'] else 'NO (expected ' + ', '.join(r['expected']) + ')'} |")
+
+    out = ROOT / "benchmarks"
+    (out / "results.json").write_text(json.dumps(
+        {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "stacks": stacks, "scaling": scaling,
+         "blast_radius": rows}, indent=2) + "\n")
+    plot(scaling, out / "results.png")
+    print(f"\nwrote {out / 'results.json'} and {out / 'results.png'}")
+    return 0 if all(r["ok"] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--one", nargs=2, metavar=("KIND", "ARG"),
+                        help="one measurement: program N | stack S | floor COUNT | replay N|S")
+    parser.add_argument("--trace", action="store_true", help="with --one: measure the tracemalloc peak")
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(measure_one(*args.one, trace=args.trace)))
+        sys.exit(0)
+    sys.exit(main())

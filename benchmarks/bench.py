@@ -75,33 +75,21 @@ def run_floor(count: int) -> int:
     return contextvars.Context().run(program)
 
 
-def run_replay(n: int | None, stack: str):
-    """The same registrations as the program (types, names, inputs) replayed flat: no components,
-    no config parsing, no logic. program/replay is the cost of this project's own code."""
-    import contextvars
+def own_share(n: int | None, stack: str) -> float:
+    """Share of evaluation time spent in this project's own code (components/, __main__.py), by
+    cProfile self-time; the rest is the Pulumi SDK (serialization, asyncio) and the mock engine."""
+    import cProfile
+    import pstats
 
-    import pulumi
-    from harness import RecordingMocks, RecordingMonitor, evaluate
-
-    patch = {"topology": synthetic_topology(n)} if n else {}
-    records = [r for r in evaluate(stack, patch).resources if r.custom]
-
-    def program() -> int:
-        mocks = RecordingMocks()
-        monitor = RecordingMonitor(mocks)
-        pulumi.runtime.set_mocks(mocks, project="replay", stack="replay", preview=False, monitor=monitor)
-
-        @pulumi.runtime.test
-        def body():
-            for r in records:
-                pulumi.CustomResource(r.type, r.name, dict(r.inputs))
-
-        body()
-        return len(monitor.records)
-
-    start = time.perf_counter()
-    count = contextvars.Context().run(program)
-    return count, time.perf_counter() - start
+    profiler = cProfile.Profile()
+    profiler.enable()
+    run_program(n, stack)
+    profiler.disable()
+    stats = pstats.Stats(profiler).stats
+    total = sum(v[2] for v in stats.values())
+    own = sum(v[2] for (path, _, _), v in stats.items()
+              if path.startswith(str(ROOT / "components")) or path == str(ROOT / "__main__.py"))
+    return own / total
 
 
 def measure_one(kind: str, arg: str, trace: bool) -> dict[str, Any]:
@@ -123,13 +111,12 @@ def measure_one(kind: str, arg: str, trace: bool) -> dict[str, Any]:
         count = run_program(int(arg), "dev")
     elif kind == "stack":
         count = run_program(None, arg)
-    elif kind == "replay":
-        count, seconds = run_replay(None if arg in ("dev", "staging", "prod") else int(arg),
-                                    arg if arg in ("dev", "staging", "prod") else "dev")
+    elif kind == "share":
+        stack = arg if arg in ("dev", "staging", "prod") else "dev"
+        return {"share": own_share(None if arg == stack else int(arg), stack)}
     else:
         count = run_floor(int(arg))
-    if kind != "replay":
-        seconds = time.perf_counter() - start
+    seconds = time.perf_counter() - start
     peak = tracemalloc.get_traced_memory()[1] / 2**20 if trace else None
     return {"seconds": seconds, "peak_mib": peak, "resources": count}
 
@@ -235,32 +222,32 @@ def main() -> int:
     for stack in ("dev", "staging", "prod"):
         prog = measure("stack", stack)
         floor = measure("floor", prog["resources"])
-        replay = measure("replay", stack, memory=False)
-        stacks[stack] = {"program": prog, "floor": floor, "replay": replay,
-                         "ratio": prog["seconds"] / floor["seconds"], "own": prog["seconds"] / replay["seconds"]}
-    print("| stack | resources | program s | floor s | program/floor | replay s | program/replay | "
+        share = measure_one("share", stack, trace=False)["share"]
+        stacks[stack] = {"program": prog, "floor": floor, "own_share": share,
+                         "ratio": prog["seconds"] / floor["seconds"]}
+    print("| stack | resources | program s | floor s | program/floor | own code share | "
           "program peak MiB | floor peak MiB |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for name, r in stacks.items():
         print(f"| {name} | {r['program']['resources']} | {r['program']['seconds']:.3f} | {r['floor']['seconds']:.3f} | "
-              f"{r['ratio']:.2f} | {r['replay']['seconds']:.3f} | {r['own']:.2f} | {r['program']['peak_mib']:.1f} | "
+              f"{r['ratio']:.2f} | {100 * r['own_share']:.1f}% | {r['program']['peak_mib']:.1f} | "
               f"{r['floor']['peak_mib']:.1f} |")
 
     scaling = []
     for n in SIZES:
         prog = measure("program", n)
         floor = measure("floor", prog["resources"])
-        replay = measure("replay", n, memory=False)
-        scaling.append({"n": n, "program": prog, "floor": floor, "replay": replay,
-                        "ratio": prog["seconds"] / floor["seconds"], "own": prog["seconds"] / replay["seconds"]})
-    print("\n| services | resources | program s | floor s | program/floor | program/replay | "
+        share = measure_one("share", str(n), trace=False)["share"]
+        scaling.append({"n": n, "program": prog, "floor": floor, "own_share": share,
+                        "ratio": prog["seconds"] / floor["seconds"]})
+    print("\n| services | resources | program s | floor s | program/floor | own code share | "
           "ms per added service | peak MiB |")
     print("|---|---|---|---|---|---|---|---|")
     for prev, r in zip([None, *scaling], scaling):
         per = "" if prev is None else \
             f"{1000 * (r['program']['seconds'] - prev['program']['seconds']) / (r['n'] - prev['n']):.1f}"
         print(f"| {r['n']} | {r['program']['resources']} | {r['program']['seconds']:.2f} | "
-              f"{r['floor']['seconds']:.2f} | {r['ratio']:.2f} | {r['own']:.2f} | {per} | "
+              f"{r['floor']['seconds']:.2f} | {r['ratio']:.2f} | {100 * r['own_share']:.1f}% | {per} | "
               f"{r['program']['peak_mib']:.1f} |")
 
     rows = blast_radius()
@@ -282,7 +269,7 @@ def main() -> int:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--one", nargs=2, metavar=("KIND", "ARG"),
-                        help="one measurement: program N | stack S | floor COUNT | replay N|S")
+                        help="one measurement: program N | stack S | floor COUNT | share N|S")
     parser.add_argument("--trace", action="store_true", help="with --one: measure the tracemalloc peak")
     args = parser.parse_args()
     if args.one:

@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
-from pulumi_kubernetes.helm.v4 import ChartArgs, RepositoryOptsArgs
+import pulumi
+import pulumi_random as random
+from pulumi_kubernetes.helm.v4 import Chart, ChartArgs, RepositoryOptsArgs
 
 ISTIO_REPO = "https://blob.istio.io/istio-release/charts"
 PROMETHEUS_REPO = "https://prometheus-community.github.io/helm-charts"
@@ -54,3 +56,29 @@ def chart_args(
         namespace=namespace,
         values=values,
     )
+
+
+def install(
+    name: str,
+    source: ChartSource,
+    mirror: Optional[str],
+    *,
+    release: str,
+    namespace: Any,
+    values: Mapping[str, Any],
+    opts: pulumi.ResourceOptions,
+) -> Chart:
+    """One pinned chart release (Chart v4), from upstream or the mirror."""
+    return Chart(name, chart_args(source, mirror, release=release, namespace=namespace, values=values), opts=opts)
+
+
+def when_ready(chart: Chart, value: Any) -> pulumi.Output:
+    """`value` as an Output that resolves once the chart's objects exist, so whoever consumes it
+    (Kiali reading Prometheus' URL, istiod reading the collector address) depends on the chart."""
+    return chart.resources.apply(lambda _: value)
+
+
+def generated_secret(name: str, length: int, parent: pulumi.Resource) -> pulumi.Output[str]:
+    """A random alphanumeric value generated once, kept in state, and marked secret."""
+    password = random.RandomPassword(name, length=length, special=False, opts=pulumi.ResourceOptions(parent=parent))
+    return pulumi.Output.secret(password.result)

@@ -7,10 +7,9 @@ from typing import Any, Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pulumi_kubernetes.helm.v4 import Chart
 
 from components import topology as topo
-from components.charts import ISTIO_REPO, ChartSource, chart_args
+from components.charts import ISTIO_REPO, ChartSource, install
 from components.config import IngressConfig
 from components.istio import IstioControlPlane
 from components.istio_values import RESTART_HASH_ANNOTATION, resources_value
@@ -116,10 +115,13 @@ class IngressGateway(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=cp.ready),
         )
         main_revision = next(iter(cp.revisions))
-        chart = Chart(
+        chart = install(
             f"{name}-chart",
-            chart_args(ChartSource("gateway", args.version, ISTIO_REPO), args.chart_mirror, release=RELEASE,
-                       namespace=cfg.namespace, values=chart_values(cfg, main_revision, cp.restart_hash())),
+            ChartSource("gateway", args.version, ISTIO_REPO),
+            args.chart_mirror,
+            release=RELEASE,
+            namespace=cfg.namespace,
+            values=chart_values(cfg, main_revision, cp.restart_hash()),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, *cp.ready]),
         )
         cr_opts = pulumi.ResourceOptions(parent=self, depends_on=[ns, chart, *cp.crds_ready, *cp.ready])

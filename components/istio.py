@@ -10,7 +10,7 @@ import pulumi_kubernetes as k8s
 from pulumi_kubernetes.helm.v4 import Chart
 
 from components import istio_values as iv
-from components.charts import ISTIO_REPO, ChartSource, chart_args
+from components.charts import ISTIO_REPO, ChartSource, install
 from components.config import IstioConfig
 from components.manifests import custom_resource
 
@@ -57,15 +57,13 @@ class IstioControlPlane(pulumi.ComponentResource):
         self.namespace = ns.metadata.name
         drift = pulumi.ResourceOptions(parent=self, transforms=[iv.ignore_webhook_drift])
 
-        base = Chart(
+        base = install(
             f"{name}-base",
-            chart_args(
-                ChartSource("base", istio.version, ISTIO_REPO),
-                args.chart_mirror,
-                release="istio-base",
-                namespace=self.namespace,
-                values=iv.base_values(istio.revision),
-            ),
+            ChartSource("base", istio.version, ISTIO_REPO),
+            args.chart_mirror,
+            release="istio-base",
+            namespace=self.namespace,
+            values=iv.base_values(istio.revision),
             opts=pulumi.ResourceOptions.merge(drift, pulumi.ResourceOptions(depends_on=[ns])),
         )
         self.crds_ready = [base]
@@ -107,15 +105,13 @@ class IstioControlPlane(pulumi.ComponentResource):
         self, name: str, role: str, version: str, revision: str, args: IstioControlPlaneArgs, base: Chart
     ) -> Chart:
         release = "istiod" if not revision else f"istiod-{revision}"
-        return Chart(
+        return install(
             f"{name}-{role}",
-            chart_args(
-                ChartSource("istiod", version, ISTIO_REPO),
-                args.chart_mirror,
-                release=release,
-                namespace=self.namespace,
-                values=iv.istiod_values(args.istio, revision, args.tracing),
-            ),
+            ChartSource("istiod", version, ISTIO_REPO),
+            args.chart_mirror,
+            release=release,
+            namespace=self.namespace,
+            values=iv.istiod_values(args.istio, revision, args.tracing),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[base], transforms=[iv.ignore_webhook_drift]),
         )
 

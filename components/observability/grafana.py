@@ -6,10 +6,8 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 import pulumi
-import pulumi_random as random
-from pulumi_kubernetes.helm.v4 import Chart
 
-from components.charts import GRAFANA_REPO, ChartSource, chart_args
+from components.charts import GRAFANA_REPO, ChartSource, generated_secret, install, when_ready
 from components.config import GrafanaConfig
 from components.istio_values import resources_value
 from components.observability.endpoints import Endpoint
@@ -90,21 +88,16 @@ class Grafana(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: GrafanaArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("mesh:observability:Grafana", name, None, opts)
-        password = random.RandomPassword(
-            f"{name}-admin-password", length=32, special=False, opts=pulumi.ResourceOptions(parent=self)
-        )
-        self.admin_password = pulumi.Output.secret(password.result)
+        self.admin_password = generated_secret(f"{name}-admin-password", 32, self)
         self.endpoint = endpoint(args.namespace)
-        self.chart = Chart(
+        self.chart = install(
             f"{name}-chart",
-            chart_args(
-                ChartSource("grafana", args.config.chart_version, GRAFANA_REPO),
-                args.chart_mirror,
-                release="grafana",
-                namespace=args.namespace,
-                values=values(args.config, args.prometheus_url, self.admin_password),
-            ),
+            ChartSource("grafana", args.config.chart_version, GRAFANA_REPO),
+            args.chart_mirror,
+            release="grafana",
+            namespace=args.namespace,
+            values=values(args.config, args.prometheus_url, self.admin_password),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.url = self.chart.resources.apply(lambda _: self.endpoint.url)
+        self.url = when_ready(self.chart, self.endpoint.url)
         self.register_outputs({"url": self.url, "adminPassword": self.admin_password})

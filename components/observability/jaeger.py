@@ -7,9 +7,8 @@ from typing import Any, Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pulumi_kubernetes.helm.v4 import Chart
 
-from components.charts import JAEGER_REPO, ChartSource, chart_args
+from components.charts import JAEGER_REPO, ChartSource, install, when_ready
 from components.config import JaegerConfig, JaegerStorage
 from components.istio_values import TracingTarget, resources_value
 from components.observability.endpoints import Endpoint
@@ -120,25 +119,22 @@ class Jaeger(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(parent=self),
                 )
             )
-        self.chart = Chart(
+        self.chart = install(
             f"{name}-chart",
-            chart_args(
-                ChartSource("jaeger", cfg.chart_version, JAEGER_REPO),
-                args.chart_mirror,
-                release="jaeger",
-                namespace=args.namespace,
-                values=values(cfg),
-            ),
+            ChartSource("jaeger", cfg.chart_version, JAEGER_REPO),
+            args.chart_mirror,
+            release="jaeger",
+            namespace=args.namespace,
+            values=values(cfg),
             opts=pulumi.ResourceOptions(parent=self, depends_on=deps),
         )
-        created = self.chart.resources
         self.collector = collector(args.namespace)
         self.query = query(args.namespace)
         self.tracing_target = TracingTarget(
-            host=created.apply(lambda _: self.collector.host), port=created.apply(lambda _: self.collector.port)
+            host=when_ready(self.chart, self.collector.host), port=when_ready(self.chart, self.collector.port)
         )
-        self.query_url = created.apply(lambda _: self.query.url)
-        self.kiali_url = created.apply(lambda _: query_grpc(args.namespace).url)
+        self.query_url = when_ready(self.chart, self.query.url)
+        self.kiali_url = when_ready(self.chart, query_grpc(args.namespace).url)
         self.register_outputs(
             {"collectorHost": self.tracing_target.host, "collectorPort": self.tracing_target.port,
              "queryUrl": self.query_url}

@@ -6,10 +6,8 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 import pulumi
-import pulumi_random as random
-from pulumi_kubernetes.helm.v4 import Chart
 
-from components.charts import KIALI_REPO, ChartSource, chart_args
+from components.charts import KIALI_REPO, ChartSource, generated_secret, install, when_ready
 from components.config import KialiConfig
 from components.istio_values import ROOT_NAMESPACE, resources_value
 from components.observability.endpoints import Endpoint
@@ -93,27 +91,17 @@ class Kiali(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: KialiArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("mesh:observability:Kiali", name, None, opts)
-        key = random.RandomPassword(
-            f"{name}-signing-key", length=SIGNING_KEY_BYTES, special=False, opts=pulumi.ResourceOptions(parent=self)
-        )
-        self.signing_key = pulumi.Output.secret(key.result)
+        self.signing_key = generated_secret(f"{name}-signing-key", SIGNING_KEY_BYTES, self)
         self.endpoint = endpoint(args.namespace)
-        self.chart = Chart(
+        self.chart = install(
             f"{name}-chart",
-            chart_args(
-                ChartSource("kiali-server", args.config.chart_version, KIALI_REPO),
-                args.chart_mirror,
-                release="kiali",
-                namespace=args.namespace,
-                values=values(
-                    args.config,
-                    prometheus_url=args.prometheus_url,
-                    tracing_url=args.tracing_url,
-                    grafana_url=args.grafana_url,
-                    signing_key=self.signing_key,
-                ),
-            ),
+            ChartSource("kiali-server", args.config.chart_version, KIALI_REPO),
+            args.chart_mirror,
+            release="kiali",
+            namespace=args.namespace,
+            values=values(args.config, prometheus_url=args.prometheus_url, tracing_url=args.tracing_url,
+                          grafana_url=args.grafana_url, signing_key=self.signing_key),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.url = self.chart.resources.apply(lambda _: self.endpoint.url)
+        self.url = when_ready(self.chart, self.endpoint.url)
         self.register_outputs({"url": self.url})

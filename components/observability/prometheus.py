@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 import pulumi
-from pulumi_kubernetes.helm.v4 import Chart
 
-from components.charts import PROMETHEUS_REPO, ChartSource, chart_args
+from components.charts import PROMETHEUS_REPO, ChartSource, install, when_ready
 from components.config import PrometheusConfig
 from components.istio_values import resources_value
 from components.observability.endpoints import Endpoint
@@ -73,17 +72,14 @@ class Prometheus(pulumi.ComponentResource):
         super().__init__("mesh:observability:Prometheus", name, None, opts)
         cfg = args.config
         self.endpoint = endpoint(args.namespace)
-        self.chart = Chart(
+        self.chart = install(
             f"{name}-chart",
-            chart_args(
-                ChartSource("prometheus", cfg.chart_version, PROMETHEUS_REPO),
-                args.chart_mirror,
-                release="prometheus",
-                namespace=args.namespace,
-                values=values(cfg),
-            ),
+            ChartSource("prometheus", cfg.chart_version, PROMETHEUS_REPO),
+            args.chart_mirror,
+            release="prometheus",
+            namespace=args.namespace,
+            values=values(cfg),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        # The URL resolves only once the chart (and so its Service) exists.
-        self.url = self.chart.resources.apply(lambda _: self.endpoint.url)
+        self.url = when_ready(self.chart, self.endpoint.url)
         self.register_outputs({"url": self.url})

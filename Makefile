@@ -5,10 +5,12 @@ SHELL        := /bin/bash
 PYTHON       ?= python3
 STACK        ?= dev
 KIND_CLUSTER ?= mercari
-KIND_VERSION ?= 0.29.0
+KIND_VERSION ?= 0.30.0
 KIND_NODE    ?= kindest/node:v1.34.0
 BIN          := $(CURDIR)/bin
 KIND         ?= $(shell command -v kind 2>/dev/null || echo $(BIN)/kind)
+# `pulumi up` on dev runs `kind load docker-image` (pulumi-command): a downloaded kind must be on PATH.
+export PATH  := $(BIN):$(PATH)
 
 # Local state backend by default: no Pulumi Cloud account needed. Override PULUMI_BACKEND_URL
 # (e.g. s3://bucket/mesh or https://api.pulumi.com) to share state.

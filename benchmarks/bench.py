@@ -137,23 +137,24 @@ def measure(kind: str, arg: Any, memory: bool = True) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------------- blast radius
-# name -> (patch on the dev stack, expected changed resource names, expected rolled Deployments)
+# name -> (stack, patch, expected changed resource names, expected rolled Deployments).
+# The image tag change runs on staging: on dev images are built from a pinned commit instead.
 INJECTED = ["gateway-deployment", "authority-deployment", "catalog-deployment", "customer-deployment",
             "item-deployment", "db-deployment"]
-CHANGES: dict[str, tuple[dict[str, Any], set[str], set[str]]] = {
-    "trace sampling 100 -> 50": ({"istio": {"tracing": {"sampling": 50}}}, {"istio-telemetry"}, set()),
-    "one image tag (item)": ({"workloads": {"services": {"item": {"image": {"tag": "v2"}}}}},
-                             {"item-deployment"}, {"item-deployment"}),
-    "one service's replicas 1 -> 2 (item)": ({"workloads": {"services": {"item": {"replicas": 2}}}},
+CHANGES: dict[str, tuple[str, dict[str, Any], set[str], set[str]]] = {
+    "trace sampling 100 -> 50": ("dev", {"istio": {"tracing": {"sampling": 50}}}, {"istio-telemetry"}, set()),
+    "one image tag (item, staging)": ("staging", {"workloads": {"services": {"item": {"image": {"tag": "v2"}}}}},
+                                      {"item-deployment"}, {"item-deployment"}),
+    "one service's replicas 1 -> 2 (item)": ("dev", {"workloads": {"services": {"item": {"replicas": 2}}}},
                                              {"item-deployment", "item-pdb"}, set()),
-    "proxy resources": ({"istio": {"proxy": {"resources": {"requests": {"cpu": "60m", "memory": "64Mi"},
-                                                           "limits": {"cpu": "500m", "memory": "256Mi"}}}}},
+    "proxy resources": ("dev", {"istio": {"proxy": {"resources": {"requests": {"cpu": "60m", "memory": "64Mi"},
+                                                                  "limits": {"cpu": "500m", "memory": "256Mi"}}}}},
                         {"istio-istiod", "ingress-chart", *INJECTED}, set(INJECTED)),
-    "Istio version 1.31.1 -> 1.31.2": ({"istio": {"version": "1.31.2"}},
+    "Istio version 1.31.1 -> 1.31.2": ("dev", {"istio": {"version": "1.31.2"}},
                                        {"istio-base", "istio-istiod", "ingress-chart", *INJECTED}, set(INJECTED)),
-    "Kiali auth anonymous -> token": ({"observability": {"kiali": {"auth": {"strategy": "token"}}}},
+    "Kiali auth anonymous -> token": ("dev", {"observability": {"kiali": {"auth": {"strategy": "token"}}}},
                                       {"observability-kiali-chart"}, set()),
-    "Prometheus retention 2d -> 7d": ({"observability": {"prometheus": {"retention": "7d"}}},
+    "Prometheus retention 2d -> 7d": ("dev", {"observability": {"prometheus": {"retention": "7d"}}},
                                       {"observability-prometheus-chart"}, set()),
 }
 
@@ -165,10 +166,11 @@ def _template(r) -> str:
 def blast_radius() -> list[dict[str, Any]]:
     from harness import evaluate
 
-    base = {r.urn: r for r in evaluate("dev").resources}
+    baselines = {stack: {r.urn: r for r in evaluate(stack).resources} for stack in {c[0] for c in CHANGES.values()}}
     rows = []
-    for name, (patch, expected, expected_rolls) in CHANGES.items():
-        after = {r.urn: r for r in evaluate("dev", patch).resources}
+    for name, (stack, patch, expected, expected_rolls) in CHANGES.items():
+        base = baselines[stack]
+        after = {r.urn: r for r in evaluate(stack, patch).resources}
         changed = {after[u].name for u in after.keys() & base.keys()
                    if json.dumps(after[u].inputs, sort_keys=True) != json.dumps(base[u].inputs, sort_keys=True)}
         changed |= {after[u].name for u in after.keys() - base.keys()} | {base[u].name for u in base.keys() - after.keys()}
@@ -241,13 +243,16 @@ def main() -> int:
         scaling.append({"n": n, "program": prog, "floor": floor, "own_share": share,
                         "ratio": prog["seconds"] / floor["seconds"]})
     print("\n| services | resources | program s | floor s | program/floor | own code share | "
-          "ms per added service | peak MiB |")
-    print("|---|---|---|---|---|---|---|---|")
+          "ms per added service | floor ms per added resource | peak MiB |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for prev, r in zip([None, *scaling], scaling):
-        per = "" if prev is None else \
-            f"{1000 * (r['program']['seconds'] - prev['program']['seconds']) / (r['n'] - prev['n']):.1f}"
+        per = floor_per = ""
+        if prev is not None:
+            per = f"{1000 * (r['program']['seconds'] - prev['program']['seconds']) / (r['n'] - prev['n']):.1f}"
+            added = r["floor"]["resources"] - prev["floor"]["resources"]
+            floor_per = f"{1000 * (r['floor']['seconds'] - prev['floor']['seconds']) / added:.2f}"
         print(f"| {r['n']} | {r['program']['resources']} | {r['program']['seconds']:.2f} | "
-              f"{r['floor']['seconds']:.2f} | {r['ratio']:.2f} | {100 * r['own_share']:.1f}% | {per} | "
+              f"{r['floor']['seconds']:.2f} | {r['ratio']:.2f} | {100 * r['own_share']:.1f}% | {per} | {floor_per} | "
               f"{r['program']['peak_mib']:.1f} |")
 
     rows = blast_radius()

@@ -512,8 +512,14 @@ def _ingress_rules(cfg: StackConfig) -> list[Problem]:
     ing, out = cfg.ingress, []
     if ing.node_port is not None and ing.service_type != "NodePort":
         out.append(Problem("mesh:ingress.nodePort", ing.node_port, "only valid with serviceType: NodePort"))
-    if ing.enabled and not cfg.topology.public_services():
+    public = cfg.topology.public_services()
+    if ing.enabled and not public:
         out.append(Problem("mesh:ingress.enabled", True, "no service in mesh:topology is public"))
+    if len(public) > 1:
+        out.append(Problem("mesh:topology", [s.name for s in public],
+                           "at most one public service: the ingress routes / to it"))
+    if public and public[0].port("http") is None:
+        out.append(Problem("mesh:topology", public[0].name, "the public service needs an http port for the ingress route"))
     if ing.namespace in {s.name for s in cfg.topology.services} | {"istio-system", cfg.observability.namespace}:
         out.append(Problem("mesh:ingress.namespace", ing.namespace, "must be its own namespace, not a service's"))
     return out

@@ -5,3 +5,22 @@ ROOT = Path(__file__).resolve().parents[1]
 for p in (ROOT, ROOT / "tests"):
     if str(p) not in sys.path:
         sys.path.insert(0, str(p))
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def dev():
+    """The dev stack, evaluated once for every test that only reads it."""
+    from harness import evaluate
+
+    return evaluate("dev")
+
+
+@pytest.fixture(scope="session")
+def prod():
+    """The prod stack, evaluated once for every test that only reads it."""
+    from harness import evaluate
+
+    return evaluate("prod")

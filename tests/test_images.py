@@ -11,11 +11,6 @@ COMMAND = "command:local:Command"
 COMMIT = stack_config("dev")["workloads"]["build"]["commit"]
 
 
-@pytest.fixture(scope="module")
-def dev():
-    return evaluate("dev")
-
-
 def _images(ev):
     return {d.inputs["metadata"]["name"]: d.inputs["spec"]["template"]["spec"]["containers"][0]["image"]
             for d in ev.of_type("kubernetes:apps/v1:Deployment")}

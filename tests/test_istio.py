@@ -14,16 +14,6 @@ TELEMETRY = "kubernetes:telemetry.istio.io/v1:Telemetry"
 PEER_AUTH = "kubernetes:security.istio.io/v1:PeerAuthentication"
 
 
-@pytest.fixture(scope="module")
-def dev():
-    return evaluate("dev")
-
-
-@pytest.fixture(scope="module")
-def prod():
-    return evaluate("prod")
-
-
 def test_charts_are_pinned_per_stack_from_the_istio_repository(dev, prod):
     for ev, version in ((dev, "1.31.1"), (prod, "1.30.5")):
         charts = ev.charts()

@@ -6,16 +6,6 @@ from components.observability import grafana, jaeger, kiali, prometheus
 from harness import evaluate
 
 
-@pytest.fixture(scope="module")
-def dev():
-    return evaluate("dev")
-
-
-@pytest.fixture(scope="module")
-def prod():
-    return evaluate("prod")
-
-
 def _service_url(chart, name_key_path, port, path=""):
     """URL of the Service a chart creates, from the values that name it and its namespace."""
     values = chart.inputs["values"]

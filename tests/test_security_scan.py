@@ -13,8 +13,6 @@ from harness import ROOT, STACKS, evaluate
 
 # check id -> (stacks it is skipped in, why). Anything else failing fails the build.
 SKIPS = {
-    "CKV_K8S_14": ({"dev"}, "dev runs images built locally and loaded into kind as :latest (the mercari "
-                            "workflow); config and policy reject `latest` in staging and prod"),
     "CKV_K8S_43": (set(STACKS), "immutable version tags are allowed; `latest` is rejected and any service "
                                 "can pin a sha256 digest (prod's db does)"),
     "CKV_K8S_15": (set(STACKS), "with pinned tags IfNotPresent is correct; dev needs Never for kind-loaded images"),

@@ -5,7 +5,7 @@ import pulumi
 from components.cluster import kubernetes_provider
 from components.config import is_built, parse_stack_config, read_pulumi_config
 from components.image_build import ImageBuild, ImageBuildArgs, content_tag
-from components.ingress import IngressArgs, IngressGateway
+from components.ingress import IngressArgs, IngressGateway, Route
 from components.istio import IstioControlPlane, IstioControlPlaneArgs
 from components.microservice import Microservice, MicroserviceArgs
 from components.observability.stack import Observability, ObservabilityArgs
@@ -32,10 +32,11 @@ control_plane = IstioControlPlane(
 ingress = None
 public = cfg.topology.public_services()
 if cfg.ingress.enabled:
+    routes = tuple(Route(name, host, ep.host, ep.port) for name, (host, ep) in observability.exposed.items())
     ingress = IngressGateway(
         "ingress",
         IngressArgs(config=cfg.ingress, version=cfg.istio.version, public_service=public[0],
-                    control_plane=control_plane, chart_mirror=mirror),
+                    control_plane=control_plane, routes=routes, chart_mirror=mirror),
         opts=on_cluster,
     )
 
@@ -63,10 +64,12 @@ for svc in cfg.topology.services:
 pulumi.export("environment", cfg.environment)
 pulumi.export("istioRevision", cfg.istio.revision or "default")
 pulumi.export("restartHash", control_plane.restart_hash())
-pulumi.export("dashboards", observability.dashboards)
+scheme = "https" if cfg.ingress.tls else "http"
+node_port = f":{cfg.ingress.node_port}" if cfg.ingress.node_port else ""
+pulumi.export("dashboards", {**observability.dashboards, **{
+    name: f"{scheme}://{host}{node_port}{ep.path or '/'}" for name, (host, ep) in observability.exposed.items()}})
 if ingress is not None:
-    port = f":{cfg.ingress.node_port}" if cfg.ingress.node_port else ""
-    pulumi.export("ingress", f"http://localhost{port}/" if cfg.ingress.service_type == "NodePort"
+    pulumi.export("ingress", f"http://localhost{node_port}/" if cfg.ingress.service_type == "NodePort"
                   else f"kubectl -n {ingress.namespace} get svc istio-ingress  # external address")
 if observability.grafana_admin_password is not None:
     pulumi.export("grafanaAdminPassword", observability.grafana_admin_password)

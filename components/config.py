@@ -26,6 +26,7 @@ from components.validation import (
     check_digest,
     check_dns_label,
     check_duration,
+    check_hostname,
     check_http_url,
     check_k8s_minor,
     check_memory,
@@ -212,9 +213,11 @@ class GrafanaConfig(Strict):
     enabled: bool = Field(True, description="Install Grafana with the Istio dashboards.")
     chart_version: str = Field("11.1.0", description="grafana-community `grafana` chart.")
     anonymous_viewer: bool = Field(False, description="Let anonymous users view dashboards (dev only).")
+    host: Optional[str] = Field(None, description="Expose through the ingress gateway at this host name.")
     resources: Resources = resources("50m", "128Mi", "500m", "512Mi")
 
     _chart = field_validator("chart_version")(check_semver)
+    _host = field_validator("host")(lambda v: v if v is None else check_hostname(v))
 
 
 class OpenIdConfig(Strict):
@@ -235,9 +238,11 @@ class KialiConfig(Strict):
     chart_version: str = Field("2.20.0", description="`kiali-server` chart.")
     auth: KialiAuth = KialiAuth()
     view_only: bool = Field(False, description="Kiali can only read the mesh.")
+    host: Optional[str] = Field(None, description="Expose through the ingress gateway at this host name.")
     resources: Resources = resources("10m", "64Mi", "500m", "1Gi")
 
     _chart = field_validator("chart_version")(check_semver)
+    _host = field_validator("host")(lambda v: v if v is None else check_hostname(v))
 
 
 class ObservabilityConfig(Strict):
@@ -503,6 +508,10 @@ def _observability_rules(cfg: StackConfig) -> list[Problem]:
                            f"anonymous Kiali is allowed only in dev, not {cfg.environment}; use token or openid"))
     if kiali.auth.strategy == "openid" and kiali.auth.openid is None:
         out.append(Problem("mesh:observability.kiali.auth.openid", None, "required when strategy is openid"))
+    for addon in ("grafana", "kiali"):
+        host = getattr(obs, addon).host
+        if host and not cfg.ingress.enabled:
+            out.append(Problem(f"mesh:observability.{addon}.host", host, "needs mesh:ingress.enabled: true"))
     if obs.grafana.anonymous_viewer and cfg.environment != "dev":
         out.append(Problem("mesh:observability.grafana.anonymousViewer", True, "allowed only in dev"))
     return out

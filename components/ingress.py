@@ -22,6 +22,16 @@ GATEWAY_NAME = "public"
 SELECTOR = {"istio": "ingress"}
 
 
+@dataclass(frozen=True)
+class Route:
+    """An extra host routed through the gateway to an in-cluster Service (e.g. Kiali)."""
+
+    name: str
+    host: str
+    destination: str
+    port: int
+
+
 @dataclass(frozen=True, kw_only=True)
 class IngressArgs:
     config: IngressConfig
@@ -31,6 +41,8 @@ class IngressArgs:
     public_service: topo.Service
     """The service `/` routes to (its http port)."""
     control_plane: IstioControlPlane
+    routes: tuple[Route, ...] = ()
+    """Extra hosts (dashboards) served by the same Gateway."""
     chart_mirror: Optional[str] = None
 
 
@@ -61,16 +73,23 @@ def chart_values(cfg: IngressConfig, revision: str, restart_hash: str) -> dict[s
     }
 
 
-def gateway(cfg: IngressConfig, namespace: str) -> dict[str, Any]:
+def gateway_hosts(cfg: IngressConfig, routes: tuple[Route, ...]) -> list[str]:
+    """The public hosts plus each extra route's host (unless `*` already covers them)."""
+    hosts = list(cfg.hosts)
+    return hosts if "*" in hosts else hosts + [r.host for r in routes if r.host not in hosts]
+
+
+def gateway(cfg: IngressConfig, namespace: str, routes: tuple[Route, ...] = ()) -> dict[str, Any]:
     """networking.istio.io/v1 Gateway: HTTP on 80 (redirecting when TLS is on), HTTPS on 443."""
-    http: dict[str, Any] = {"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": list(cfg.hosts)}
+    hosts = gateway_hosts(cfg, routes)
+    http: dict[str, Any] = {"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": hosts}
     servers = [http]
     if cfg.tls:
         if cfg.tls.redirect_http:
             http["tls"] = {"httpsRedirect": True}
         servers.append({
             "port": {"number": 443, "name": "https", "protocol": "HTTPS"},
-            "hosts": list(cfg.hosts),
+            "hosts": hosts,
             "tls": {"mode": "SIMPLE", "credentialName": cfg.tls.credential_name},
         })
     return {
@@ -81,22 +100,29 @@ def gateway(cfg: IngressConfig, namespace: str) -> dict[str, Any]:
     }
 
 
-def virtual_service(cfg: IngressConfig, namespace: str, service: topo.Service) -> dict[str, Any]:
-    """Route `/` to the public service's HTTP port."""
+def _route(name: str, namespace: str, hosts: list[str], destination: str, port: Any) -> dict[str, Any]:
     return {
         "apiVersion": "networking.istio.io/v1",
         "kind": "VirtualService",
-        "metadata": {"name": service.name, "namespace": namespace},
+        "metadata": {"name": name, "namespace": namespace},
         "spec": {
-            "hosts": list(cfg.hosts),
+            "hosts": hosts,
             "gateways": [f"{namespace}/{GATEWAY_NAME}"],
-            "http": [{
-                "match": [{"uri": {"prefix": "/"}}],
-                "route": [{"destination": {"host": f"{service.name}.{service.name}.svc.cluster.local",
-                                           "port": {"number": service.port("http")}}}],
-            }],
+            "http": [{"match": [{"uri": {"prefix": "/"}}],
+                      "route": [{"destination": {"host": destination, "port": {"number": port}}}]}],
         },
     }
+
+
+def virtual_service(cfg: IngressConfig, namespace: str, service: topo.Service) -> dict[str, Any]:
+    """Route `/` to the public service's HTTP port."""
+    return _route(service.name, namespace, list(cfg.hosts), f"{service.name}.{service.name}.svc.cluster.local",
+                  service.port("http"))
+
+
+def route_virtual_service(route: Route, namespace: str) -> dict[str, Any]:
+    """Route an extra host (a dashboard) to its Service; the most specific host wins over `*`."""
+    return _route(route.name, namespace, [route.host], route.destination, route.port)
 
 
 class IngressGateway(pulumi.ComponentResource):
@@ -125,8 +151,10 @@ class IngressGateway(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, *cp.ready]),
         )
         cr_opts = pulumi.ResourceOptions(parent=self, depends_on=[ns, chart, *cp.crds_ready, *cp.ready])
-        custom_resource(f"{name}-gateway", gateway(cfg, cfg.namespace), cr_opts)
+        custom_resource(f"{name}-gateway", gateway(cfg, cfg.namespace, args.routes), cr_opts)
         custom_resource(f"{name}-route", virtual_service(cfg, cfg.namespace, args.public_service), cr_opts)
+        for route in args.routes:
+            custom_resource(f"{name}-route-{route.name}", route_virtual_service(route, cfg.namespace), cr_opts)
         # Ref: gateway chart: the ServiceAccount is named after the release.
         self.principal = principal(cfg.namespace, RELEASE)
         self.register_outputs({"namespace": self.namespace, "principal": self.principal,

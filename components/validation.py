@@ -16,6 +16,7 @@ _DURATION = re.compile(r"^\d+(ms|s|m|h|d|w|y)$")
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _REPOSITORY = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*$")
+_HOSTNAME = re.compile(r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _HTTP_URL = re.compile(r"^https?://[^\s/]+(/\S*)?$")
 _MIRROR_URL = re.compile(r"^(oci|https?)://[^\s/]+(/\S*)?$")
 _MEMORY_FACTORS = {"k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
@@ -74,6 +75,10 @@ def check_tag(value: str) -> str:
 
 def check_repository(value: str) -> str:
     return _require(_REPOSITORY, value, "must be an image repository like 'ghcr.io/org/name' (no tag or digest)")
+
+
+def check_hostname(value: str) -> str:
+    return _require(_HOSTNAME, value, "must be a fully qualified host name like 'kiali.example.com'")
 
 
 def check_http_url(value: str) -> str:

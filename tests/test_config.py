@@ -81,6 +81,9 @@ BAD = [
     ("staging", {"observability": {"grafana": {"anonymousViewer": True}}},
      "mesh:observability.grafana.anonymousViewer", "only in dev"),
     ("dev", {"observability": {"jaeger": {"enabled": False}}}, "mesh:istio.tracing.enabled", "needs a backend"),
+    ("dev", {"observability": {"kiali": {"host": "Kiali Dashboard"}}}, "mesh:observability.kiali.host", "host name"),
+    ("dev", {"ingress": {"enabled": False}, "observability": {"kiali": {"host": "kiali.example.com"}}},
+     "mesh:observability.kiali.host", "needs mesh:ingress.enabled"),
     ("dev", {"observability": {"jaeger": {"storage": {"size": "20"}}}}, "mesh:observability.jaeger.storage.size",
      "unit"),
 ]

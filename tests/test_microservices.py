@@ -63,7 +63,8 @@ def test_authorization_follows_a_changed_graph():
     assert allow["api"]["rules"][0]["to"] == [{"operation": {"ports": ["9000"]}}]
     assert allow["web"]["rules"][0]["from"][0]["source"]["principals"] == [
         "cluster.local/ns/istio-ingress/sa/istio-ingress"]
-    route = ev.of_type("kubernetes:networking.istio.io/v1:VirtualService")[0].inputs["spec"]
+    route = next(v for v in ev.of_type("kubernetes:networking.istio.io/v1:VirtualService")
+                 if v.inputs["metadata"]["name"] == "web").inputs["spec"]
     assert route["http"][0]["route"][0]["destination"] == {"host": "web.web.svc.cluster.local", "port": {"number": 8080}}
 
 
@@ -130,7 +131,8 @@ def test_images_and_overrides():
 
 # ---------------------------------------------------------------------------------------- ingress
 def test_ingress_routes_to_gateway_http_port(ev):
-    (vs,) = ev.of_type("kubernetes:networking.istio.io/v1:VirtualService")
+    vs = next(v for v in ev.of_type("kubernetes:networking.istio.io/v1:VirtualService")
+              if v.inputs["metadata"]["name"] == "gateway")
     spec = vs.inputs["spec"]
     assert spec["gateways"] == ["istio-ingress/public"]
     assert spec["http"][0]["route"][0]["destination"] == {"host": "gateway.gateway.svc.cluster.local",
@@ -156,7 +158,7 @@ def test_dev_exposes_nodeport_30000_and_prod_a_load_balancer_with_tls():
     servers = prod.of_type("kubernetes:networking.istio.io/v1:Gateway")[0].inputs["spec"]["servers"]
     assert servers[0]["tls"] == {"httpsRedirect": True}
     assert servers[1]["tls"] == {"mode": "SIMPLE", "credentialName": "mercari-tls"}
-    assert servers[1]["hosts"] == ["mercari.example.com"]
+    assert servers[1]["hosts"] == ["mercari.example.com", "kiali.example.com"]
 
 
 def test_readme_diagram_matches_the_topology():

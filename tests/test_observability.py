@@ -117,3 +117,20 @@ def test_outputs_tell_people_how_to_open_each_dashboard(dev):
     assert dashboards["kiali"].startswith("kubectl -n observability port-forward svc/kiali 20001:20001")
     assert "http://localhost:20001/kiali" in dashboards["kiali"]
     assert set(dashboards) == {"prometheus", "jaeger", "grafana", "kiali"}
+
+
+def test_dashboards_can_be_served_through_the_ingress_by_host_name(prod):
+    assert prod.outputs["dashboards"]["kiali"] == "https://kiali.example.com/kiali"
+    route = next(v for v in prod.of_type("kubernetes:networking.istio.io/v1:VirtualService")
+                 if v.inputs["metadata"]["name"] == "kiali").inputs["spec"]
+    assert route["hosts"] == ["kiali.example.com"] and route["gateways"] == ["istio-ingress/public"]
+    assert route["http"][0]["route"][0]["destination"] == {"host": kiali.endpoint("observability").host,
+                                                           "port": {"number": kiali.PORT}}
+    servers = prod.of_type("kubernetes:networking.istio.io/v1:Gateway")[0].inputs["spec"]["servers"]
+    assert all("kiali.example.com" in s["hosts"] for s in servers)
+
+
+def test_a_dev_host_uses_the_node_port_and_the_wildcard_gateway():
+    ev = evaluate("dev", {"observability": {"grafana": {"host": "grafana.localtest.me"}}})
+    assert ev.outputs["dashboards"]["grafana"] == "http://grafana.localtest.me:30000/"
+    assert ev.of_type("kubernetes:networking.istio.io/v1:Gateway")[0].inputs["spec"]["servers"][0]["hosts"] == ["*"]

@@ -13,6 +13,7 @@ from components.istio_values import TracingTarget
 from components.observability.grafana import Grafana, GrafanaArgs
 from components.observability.jaeger import Jaeger, JaegerArgs
 from components.observability.kiali import Kiali, KialiArgs
+from components.observability.endpoints import Endpoint
 from components.observability.prometheus import Prometheus, PrometheusArgs
 
 
@@ -35,6 +36,8 @@ class Observability(pulumi.ComponentResource):
     prometheus_url: Optional[pulumi.Output[str]]
     tracing_target: Optional[TracingTarget]
     dashboards: dict[str, str]
+    exposed: dict[str, tuple[str, Endpoint]]
+    """Addons to serve through the ingress: name -> (host, in-cluster endpoint)."""
     grafana_admin_password: Optional[pulumi.Output[str]]
 
     def __init__(self, name: str, args: ObservabilityArgs, opts: Optional[pulumi.ResourceOptions] = None):
@@ -48,6 +51,7 @@ class Observability(pulumi.ComponentResource):
         )
         child = pulumi.ResourceOptions(parent=self, depends_on=[ns])
         self.dashboards: dict[str, str] = {}
+        self.exposed = {}
 
         self.prometheus_url = None
         if cfg.prometheus.enabled:
@@ -77,12 +81,16 @@ class Observability(pulumi.ComponentResource):
             grafana_url = grafana.url
             self.grafana_admin_password = grafana.admin_password
             self.dashboards["grafana"] = grafana.endpoint.port_forward()
+            if cfg.grafana.host:
+                self.exposed["grafana"] = (cfg.grafana.host, grafana.endpoint)
 
         if cfg.kiali.enabled and self.prometheus_url is not None:
             kiali = Kiali(f"{name}-kiali", KialiArgs(config=cfg.kiali, namespace=ns_name,
                                                      prometheus_url=self.prometheus_url, tracing_url=tracing_query,
                                                      grafana_url=grafana_url, chart_mirror=mirror), opts=child)
             self.dashboards["kiali"] = kiali.endpoint.port_forward()
+            if cfg.kiali.host:
+                self.exposed["kiali"] = (cfg.kiali.host, kiali.endpoint)
 
         self.register_outputs({"namespace": ns.metadata.name, "prometheusUrl": self.prometheus_url,
                                "dashboards": self.dashboards})

@@ -37,6 +37,9 @@ from components.validation import (
     memory_bytes,
 )
 
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+"""Where Pulumi.yaml lives; relative paths in stack config are resolved from here."""
+
 NAMESPACE = "mesh"
 """Config namespace: every key is `mesh:<section>` (the Pulumi project name)."""
 
@@ -296,6 +299,11 @@ class BuildSource(Strict):
 
     _git = field_validator("git")(lambda v: v if v is None else check_http_url(v))
     _cluster = field_validator("kind_cluster")(check_dns_label)
+
+    @property
+    def checkout(self) -> Optional[Path]:
+        """The local checkout as an absolute path (relative paths are from the project root)."""
+        return None if self.path is None else (PROJECT_ROOT / self.path).resolve()
 
 
 class AutoscalingConfig(Strict):
@@ -564,7 +572,6 @@ def _workload_rules(cfg: StackConfig) -> list[Problem]:
 
 _FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
 GITHUB = re.compile(r"^https://github\.com/([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+?)(\.git)?$")
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 def _build_rules(cfg: StackConfig, build: BuildSource) -> list[Problem]:
@@ -584,7 +591,7 @@ def _build_rules(cfg: StackConfig, build: BuildSource) -> list[Problem]:
         return []
     if build.commit is not None:
         return [Problem(f"{key}.commit", build.commit, "only with git; a path builds the working tree")]
-    root = (PROJECT_ROOT / build.path).resolve()
+    root = build.checkout
     if not root.is_dir():
         return [Problem(f"{key}.path", build.path, f"directory {root} does not exist")]
     missing = [s.dockerfile_path for s in cfg.topology.services if not (root / s.dockerfile_path).is_file()]

@@ -12,7 +12,7 @@ import pulumi_command as command
 import pulumi_docker_build as docker_build
 
 from components import topology as topo
-from components.config import GITHUB, PROJECT_ROOT, BuildSource
+from components.config import GITHUB, BuildSource
 
 _SKIP_DIRS = {".git", "node_modules", "bin"}
 
@@ -29,7 +29,7 @@ def content_tag(build: BuildSource) -> str:
     """The image tag: the pinned commit, or the digest of the local working tree."""
     if build.git:
         return f"git-{build.commit[:12]}"
-    return f"src-{context_digest((PROJECT_ROOT / build.path).resolve())[:12]}"
+    return f"src-{context_digest(build.checkout)[:12]}"
 
 
 def dockerfile_location(build: BuildSource, service: topo.Service) -> str:
@@ -37,12 +37,12 @@ def dockerfile_location(build: BuildSource, service: topo.Service) -> str:
     if build.git:
         owner_repo = GITHUB.match(build.git).group(1)
         return f"https://raw.githubusercontent.com/{owner_repo}/{build.commit}/{service.dockerfile_path}"
-    return str((PROJECT_ROOT / build.path).resolve() / service.dockerfile_path)
+    return str(build.checkout / service.dockerfile_path)
 
 
 def build_context(build: BuildSource) -> str:
     """BuildKit context: `<git url>#<commit>` (pinned) or the local checkout."""
-    return f"{build.git}#{build.commit}" if build.git else str((PROJECT_ROOT / build.path).resolve())
+    return f"{build.git}#{build.commit}" if build.git else str(build.checkout)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -14,7 +14,7 @@ import json
 import runpy
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Optional
 
 import pulumi
 import yaml
@@ -130,25 +130,12 @@ class Evaluation:
     def of_type(self, type_: str) -> list[Registered]:
         return [r for r in self.resources if r.type == type_]
 
-    def of_kind(self, kind: str) -> list[Registered]:
-        return [r for r in self.resources if r.kind == kind]
-
-    def one(self, type_: str, name: str) -> Registered:
-        found = [r for r in self.resources if r.type == type_ and r.name == name]
-        assert len(found) == 1, f"expected one {type_} named {name}, found {len(found)}"
-        return found[0]
-
     def top_level(self) -> list[Registered]:
         """Resources whose parent is the stack itself."""
         return [r for r in self.resources if r.parent.endswith("pulumi:pulumi:Stack::mesh-" + self.stack)]
 
     def by_urn(self, urn: str) -> Registered:
         return next(r for r in self.resources if r.urn == urn)
-
-    def ancestors(self, r: Registered) -> Iterator[Registered]:
-        while r.parent and any(x.urn == r.parent for x in self.resources):
-            r = self.by_urn(r.parent)
-            yield r
 
     def charts(self) -> dict[str, Registered]:
         """Helm charts by release name."""

@@ -24,27 +24,17 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT)]
 
 SIZES = (6, 50, 200, 500)
 REPEATS = 3
 
 
 # ----------------------------------------------------------------------------------- workloads
-def synthetic_topology(n: int) -> dict[str, Any]:
-    """n services: one public gateway, a layered call graph (each calls up to two in the next layer)."""
-    names = ["gateway"] + [f"svc{i:03d}" for i in range(1, n)]
-    services = []
-    for i, name in enumerate(names):
-        calls = [names[j] for j in (2 * i + 1, 2 * i + 2) if j < n]
-        ports = [{"protocol": "http", "port": 4000}, {"protocol": "grpc", "port": 5000}] if i == 0 else \
-            [{"protocol": "grpc", "port": 5000}]
-        services.append({"name": name, "ports": ports, "public": i == 0, "calls": calls})
-    return {"services": services}
-
-
 def run_program(n: int | None, stack: str) -> int:
-    from harness import evaluate
+    from components.offline.engine import evaluate
+
+    from components.offline.synthetic import synthetic_topology
 
     patch = {"topology": synthetic_topology(n)} if n else {}
     return len(evaluate(stack, patch).resources)
@@ -56,7 +46,7 @@ def run_floor(count: int) -> int:
 
     import pulumi
     import pulumi_kubernetes as k8s
-    from harness import RecordingMocks, RecordingMonitor
+    from components.offline.engine import RecordingMocks, RecordingMonitor
 
     def program() -> int:
         mocks = RecordingMocks()
@@ -97,9 +87,9 @@ def measure_one(kind: str, arg: str, trace: bool) -> dict[str, Any]:
     # Import cost is not evaluation cost: load every module either side uses before the clock starts.
     import importlib
 
-    for module in ("harness", "pulumi_random", "pulumi_kubernetes.core.v1", "pulumi_kubernetes.apps.v1",
+    for module in ("components.offline.engine", "pulumi_random", "pulumi_kubernetes.core.v1", "pulumi_kubernetes.apps.v1",
                    "pulumi_kubernetes.policy.v1", "pulumi_kubernetes.networking.v1", "pulumi_kubernetes.autoscaling.v2",
-                   "pulumi_kubernetes.apiextensions", "pulumi_kubernetes.helm.v4", "components.config",
+                   "pulumi_kubernetes.apiextensions", "pulumi_kubernetes.helm.v4", "components.config.loading",
                    "components.istio", "components.ingress", "components.microservice",
                    "components.observability.stack"):
         importlib.import_module(module)
@@ -137,48 +127,15 @@ def measure(kind: str, arg: Any, memory: bool = True) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------------- blast radius
-# name -> (stack, patch, expected changed resource names, expected rolled Deployments).
-# The image tag change runs on staging: on dev images are built from a pinned commit instead.
-INJECTED = ["gateway-deployment", "authority-deployment", "catalog-deployment", "customer-deployment",
-            "item-deployment", "db-deployment"]
-CHANGES: dict[str, tuple[str, dict[str, Any], set[str], set[str]]] = {
-    "trace sampling 100 -> 50": ("dev", {"istio": {"tracing": {"sampling": 50}}}, {"istio-telemetry"}, set()),
-    "one image tag (item, staging)": ("staging", {"workloads": {"services": {"item": {"image": {"tag": "v2"}}}}},
-                                      {"item-deployment"}, {"item-deployment"}),
-    "one service's replicas 1 -> 2 (item)": ("dev", {"workloads": {"services": {"item": {"replicas": 2}}}},
-                                             {"item-deployment", "item-pdb"}, set()),
-    "proxy resources": ("dev", {"istio": {"proxy": {"resources": {"requests": {"cpu": "60m", "memory": "64Mi"},
-                                                                  "limits": {"cpu": "500m", "memory": "256Mi"}}}}},
-                        {"istio-istiod", "ingress-chart", *INJECTED}, set(INJECTED)),
-    "Istio version 1.31.1 -> 1.31.2": ("dev", {"istio": {"version": "1.31.2"}},
-                                       {"istio-base", "istio-istiod", "ingress-chart", *INJECTED}, set(INJECTED)),
-    "Kiali auth anonymous -> token": ("dev", {"observability": {"kiali": {"auth": {"strategy": "token"}}}},
-                                      {"observability-kiali-chart"}, set()),
-    "Prometheus retention 2d -> 7d": ("dev", {"observability": {"prometheus": {"retention": "7d"}}},
-                                      {"observability-prometheus-chart"}, set()),
-}
-
-
-def _template(r) -> str:
-    return json.dumps(r.inputs.get("spec", {}).get("template"), sort_keys=True)
-
-
 def blast_radius() -> list[dict[str, Any]]:
-    from harness import evaluate
+    """Each change in `components.offline.blast.CHANGES`, evaluated against its stack's baseline."""
+    from components.offline.blast import CHANGES, measure_change
 
-    baselines = {stack: {r.urn: r for r in evaluate(stack).resources} for stack in {c[0] for c in CHANGES.values()}}
     rows = []
-    for name, (stack, patch, expected, expected_rolls) in CHANGES.items():
-        base = baselines[stack]
-        after = {r.urn: r for r in evaluate(stack, patch).resources}
-        changed = {after[u].name for u in after.keys() & base.keys()
-                   if json.dumps(after[u].inputs, sort_keys=True) != json.dumps(base[u].inputs, sort_keys=True)}
-        changed |= {after[u].name for u in after.keys() - base.keys()} | {base[u].name for u in base.keys() - after.keys()}
-        rolled = {after[u].name for u in after.keys() & base.keys()
-                  if after[u].type == "kubernetes:apps/v1:Deployment" and _template(after[u]) != _template(base[u])}
-        rows.append({"change": name, "changed": sorted(changed), "rolled": sorted(rolled),
-                     "expected": sorted(expected), "expected_rolls": sorted(expected_rolls),
-                     "ok": changed <= expected and rolled <= expected_rolls})
+    for name in CHANGES:
+        row = measure_change(name)
+        rows.append({"change": name, "changed": sorted(row.changed), "rolled": sorted(row.rolled),
+                     "expected": sorted(row.expected), "expected_rolls": sorted(row.expected_rolls), "ok": row.ok})
     return rows
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pulumi_kubernetes as k8s
 
-from components.config import KubernetesConfig
+from components.config.models import KubernetesConfig
 
 
 def provider_args(cfg: KubernetesConfig) -> k8s.ProviderArgs:

@@ -12,7 +12,7 @@ import pulumi_command as command
 import pulumi_docker_build as docker_build
 
 from components import topology as topo
-from components.config import GITHUB, BuildSource
+from components.config.models import BuildSource
 
 _SKIP_DIRS = {".git", "node_modules", "bin"}
 
@@ -27,17 +27,17 @@ def context_digest(root: Path) -> str:
 
 def content_tag(build: BuildSource) -> str:
     """The image tag: the pinned commit, or the digest of the local working tree."""
-    if build.git:
+    if build.git and build.commit:
         return f"git-{build.commit[:12]}"
+    assert build.checkout is not None, "the config rules require git+commit or path"
     return f"src-{context_digest(build.checkout)[:12]}"
 
 
 def dockerfile_location(build: BuildSource, service: topo.Service) -> str:
     """The service's Dockerfile at the pinned commit (raw URL), or inside the local checkout."""
-    if build.git:
-        owner_repo = GITHUB.match(build.git).group(1)
-        return f"https://raw.githubusercontent.com/{owner_repo}/{build.commit}/{service.dockerfile_path}"
-    return str(build.checkout / service.dockerfile_path)
+    if build.github_repo:
+        return f"https://raw.githubusercontent.com/{build.github_repo}/{build.commit}/{service.dockerfile_path}"
+    return str(build.checkout) + "/" + service.dockerfile_path
 
 
 def build_context(build: BuildSource) -> str:

@@ -10,11 +10,11 @@ import pulumi_kubernetes as k8s
 
 from components import topology as topo
 from components.charts import ISTIO_REPO, ChartSource, install
-from components.config import IngressConfig
-from components.istio import IstioControlPlane
-from components.istio_values import RESTART_HASH_ANNOTATION, resources_value
+from components.config.models import IngressConfig
+from components.istio import DataPlane
+from components.istio_values import RESTART_HASH_ANNOTATION
 from components.manifests import custom_resource
-from components.workload_specs import principal
+from components.plan import Caller
 
 RELEASE = "istio-ingress"
 GATEWAY_NAME = "public"
@@ -40,10 +40,31 @@ class IngressArgs:
     """Istio version: the gateway chart matches the control plane."""
     public_service: topo.Service
     """The service `/` routes to (its http port)."""
-    control_plane: IstioControlPlane
+    mesh: DataPlane
+    """The main istiod revision: the gateway's pods are injected by it and roll with its hash."""
     routes: tuple[Route, ...] = ()
     """Extra hosts (dashboards) served by the same Gateway."""
     chart_mirror: Optional[str] = None
+
+
+def identity(cfg: IngressConfig) -> Caller:
+    """The gateway pods' identity: the chart names the ServiceAccount after the release."""
+    # Ref: https://github.com/istio/istio/blob/1.31.1/manifests/charts/gateway/templates/serviceaccount.yaml
+    return Caller(cfg.namespace, RELEASE)
+
+
+def public_url(cfg: IngressConfig, host: str, path: str = "") -> str:
+    """The URL a person opens for `host` through this gateway (node port on kind)."""
+    scheme = "https" if cfg.tls else "http"
+    node_port = f":{cfg.node_port}" if cfg.node_port else ""
+    return f"{scheme}://{host}{node_port}{path or '/'}"
+
+
+def address(cfg: IngressConfig) -> str:
+    """Where the public service answers: a URL on kind, else how to find the load balancer."""
+    if cfg.service_type == "NodePort":
+        return public_url(cfg.model_copy(update={"tls": None}), "localhost")
+    return f"kubectl -n {cfg.namespace} get svc {RELEASE}  # external address"
 
 
 def service_ports(cfg: IngressConfig) -> list[dict[str, Any]]:
@@ -68,7 +89,7 @@ def chart_values(cfg: IngressConfig, revision: str, restart_hash: str) -> dict[s
         "service": {"type": cfg.service_type, "ports": service_ports(cfg)},
         "autoscaling": {"enabled": False},
         "replicaCount": cfg.replicas,
-        "resources": resources_value(cfg.resources),
+        "resources": cfg.resources.manifest(),
         "podDisruptionBudget": {"maxUnavailable": 1} if cfg.replicas > 1 else {},
     }
 
@@ -128,34 +149,33 @@ def route_virtual_service(route: Route, namespace: str) -> dict[str, Any]:
 class IngressGateway(pulumi.ComponentResource):
     """Gateway chart in its own namespace with sidecar injection (`image: auto` needs it)."""
 
-    principal: str
+    identity: Caller
+    """The gateway's workload identity (allowed to call the public service)."""
     namespace: str
 
     def __init__(self, name: str, args: IngressArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("mesh:ingress:Gateway", name, None, opts)
-        cfg, cp = args.config, args.control_plane
+        cfg, mesh = args.config, args.mesh
         self.namespace = cfg.namespace
         ns = k8s.core.v1.Namespace(
             f"{name}-namespace",
-            metadata={"name": cfg.namespace, "labels": cp.injection_labels()},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=cp.ready),
+            metadata={"name": cfg.namespace, "labels": mesh.labels},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(mesh.ready)),
         )
-        main_revision = next(iter(cp.revisions))
         chart = install(
             f"{name}-chart",
             ChartSource("gateway", args.version, ISTIO_REPO),
             args.chart_mirror,
             release=RELEASE,
             namespace=cfg.namespace,
-            values=chart_values(cfg, main_revision, cp.restart_hash()),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, *cp.ready]),
+            values=chart_values(cfg, mesh.revision, mesh.restart_hash),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, *mesh.ready]),
         )
-        cr_opts = pulumi.ResourceOptions(parent=self, depends_on=[ns, chart, *cp.crds_ready, *cp.ready])
+        cr_opts = pulumi.ResourceOptions(parent=self, depends_on=[ns, chart, *mesh.crds, *mesh.ready])
         custom_resource(f"{name}-gateway", gateway(cfg, cfg.namespace, args.routes), cr_opts)
         custom_resource(f"{name}-route", virtual_service(cfg, cfg.namespace, args.public_service), cr_opts)
         for route in args.routes:
             custom_resource(f"{name}-route-{route.name}", route_virtual_service(route, cfg.namespace), cr_opts)
-        # Ref: gateway chart: the ServiceAccount is named after the release.
-        self.principal = principal(cfg.namespace, RELEASE)
-        self.register_outputs({"namespace": self.namespace, "principal": self.principal,
+        self.identity = identity(cfg)
+        self.register_outputs({"namespace": self.namespace, "principal": self.identity.principal,
                                "service": f"{RELEASE}.{cfg.namespace}.svc.cluster.local"})

@@ -11,7 +11,7 @@ from pulumi_kubernetes.helm.v4 import Chart
 
 from components import istio_values as iv
 from components.charts import ISTIO_REPO, ChartSource, install
-from components.config import IstioConfig
+from components.config.models import IstioConfig
 from components.manifests import custom_resource
 
 
@@ -26,37 +26,37 @@ class IstioControlPlaneArgs:
 
 
 @dataclass(frozen=True)
-class Revision:
-    """One istiod revision as app namespaces see it."""
+class DataPlane:
+    """What an injected workload needs from the control plane, for one istiod revision."""
 
-    name: str
-    version: str
+    revision: str
+    """The istiod revision that injects the sidecar ('' = default)."""
     labels: dict[str, str]
+    """Namespace labels that select that revision's injector."""
     restart_hash: str
+    """Pod-template annotation value: changes exactly when the injected proxies must restart."""
+    ready: tuple[pulumi.Resource, ...]
+    """istiod releases: wait for these so no pod starts without its sidecar."""
+    crds: tuple[pulumi.Resource, ...]
+    """The CRD chart: Istio custom resources wait for it."""
 
 
 class IstioControlPlane(pulumi.ComponentResource):
     """Istio base + istiod (+ an optional canary istiod), mesh-wide STRICT/PERMISSIVE mTLS and Telemetry.
 
-    Dependents wait on `ready` (istiod up, so every injected pod gets its sidecar) and Istio
-    custom resources wait on `crds_ready`.
+    Workloads get a `DataPlane` value (`data_plane(revision)`), never the component itself.
     """
 
     namespace: pulumi.Output[str]
-    ready: list[pulumi.Resource]
-    crds_ready: list[pulumi.Resource]
-    revisions: dict[str, Revision]
 
     def __init__(self, name: str, args: IstioControlPlaneArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("mesh:istio:ControlPlane", name, None, opts)
         istio = args.istio
-        child = pulumi.ResourceOptions(parent=self)
         ns = k8s.core.v1.Namespace(
-            f"{name}-namespace", metadata={"name": iv.ROOT_NAMESPACE, "labels": {"name": iv.ROOT_NAMESPACE}}, opts=child
+            f"{name}-namespace", metadata={"name": iv.ROOT_NAMESPACE, "labels": {"name": iv.ROOT_NAMESPACE}},
+            opts=pulumi.ResourceOptions(parent=self),
         )
         self.namespace = ns.metadata.name
-        drift = pulumi.ResourceOptions(parent=self, transforms=[iv.ignore_webhook_drift])
-
         base = install(
             f"{name}-base",
             ChartSource("base", istio.version, ISTIO_REPO),
@@ -64,41 +64,35 @@ class IstioControlPlane(pulumi.ComponentResource):
             release="istio-base",
             namespace=self.namespace,
             values=iv.base_values(istio.revision),
-            opts=pulumi.ResourceOptions.merge(drift, pulumi.ResourceOptions(depends_on=[ns])),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[ns], transforms=[iv.ignore_webhook_drift]),
         )
-        self.crds_ready = [base]
-
-        self.revisions = {istio.revision: self._revision(istio.revision, istio.version, istio)}
+        versions = {istio.revision: istio.version}
         istiods = [self._istiod(name, "istiod", istio.version, istio.revision, args, base)]
         if istio.canary:
-            canary = istio.canary
-            self.revisions[canary.revision] = self._revision(canary.revision, canary.version, istio)
-            istiods.append(self._istiod(name, "istiod-canary", canary.version, canary.revision, args, base))
-        self.ready = istiods
+            versions[istio.canary.revision] = istio.canary.version
+            istiods.append(self._istiod(name, "istiod-canary", istio.canary.version, istio.canary.revision, args, base))
+        self._main = istio.revision
+        self._planes = {
+            rev: DataPlane(revision=rev, labels=iv.injection_labels(rev),
+                           restart_hash=iv.restart_hash(version, rev, istio.proxy),
+                           ready=tuple(istiods), crds=(base,))
+            for rev, version in versions.items()
+        }
 
-        cr_opts = pulumi.ResourceOptions(parent=self, depends_on=[*self.crds_ready, *self.ready])
-        self.peer_authentication = custom_resource(f"{name}-mtls", iv.peer_authentication(istio.mtls), cr_opts)
-        self.telemetry = custom_resource(
-            f"{name}-telemetry", iv.mesh_telemetry(istio, args.tracing is not None), cr_opts
-        )
+        cr_opts = pulumi.ResourceOptions(parent=self, depends_on=[base, *istiods])
+        custom_resource(f"{name}-mtls", iv.peer_authentication(istio.mtls), cr_opts)
+        custom_resource(f"{name}-telemetry", iv.mesh_telemetry(istio, args.tracing is not None), cr_opts)
 
+        main = self.data_plane()
         self.register_outputs(
             {
                 "namespace": self.namespace,
                 "revision": istio.revision or "default",
-                "injectionLabels": self.injection_labels(),
-                "restartHash": self.restart_hash(),
-                "revisions": {k or "default": v.__dict__ for k, v in self.revisions.items()},
+                "injectionLabels": main.labels,
+                "restartHash": main.restart_hash,
+                "revisions": {rev or "default": {"name": rev, "version": versions[rev], "labels": p.labels,
+                                                 "restart_hash": p.restart_hash} for rev, p in self._planes.items()},
             }
-        )
-
-    @staticmethod
-    def _revision(revision: str, version: str, istio: IstioConfig) -> Revision:
-        return Revision(
-            name=revision,
-            version=version,
-            labels=iv.injection_labels(revision),
-            restart_hash=iv.restart_hash(version, revision, istio.proxy),
         )
 
     def _istiod(
@@ -115,15 +109,6 @@ class IstioControlPlane(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[base], transforms=[iv.ignore_webhook_drift]),
         )
 
-    def _pick(self, revision: Optional[str]) -> Revision:
-        key = next(iter(self.revisions)) if revision is None else revision
-        return self.revisions[key]
-
-    def injection_labels(self, revision: Optional[str] = None) -> dict[str, str]:
-        """Namespace labels for sidecar injection by `revision` (default: the main istiod)."""
-        return self._pick(revision).labels
-
-    def restart_hash(self, revision: Optional[str] = None) -> str:
-        """Pod-template annotation value: changes exactly when injected proxies must restart."""
-        return self._pick(revision).restart_hash
-
+    def data_plane(self, revision: Optional[str] = None) -> DataPlane:
+        """The data-plane view of `revision` (None: the main istiod)."""
+        return self._planes[self._main if revision is None else revision]

@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 import pulumi
 
-from components.config import IstioConfig, ProxyConfig, Resources
+from components.config.models import IstioConfig, ProxyConfig
 
 ROOT_NAMESPACE = "istio-system"
 TRACING_PROVIDER = "otel-tracing"
@@ -35,9 +35,13 @@ class TracingTarget:
     port: pulumi.Input[int]
 
 
-def resources_value(res: Resources) -> dict[str, Any]:
-    """Resources model -> the Kubernetes `resources` dict."""
-    return res.model_dump(mode="json")
+TRUST_DOMAIN = "cluster.local"
+
+
+def principal(namespace: str, service_account: str) -> str:
+    """The SPIFFE identity Istio gives a workload's mTLS certificate (`<trust domain>/ns/<ns>/sa/<sa>`)."""
+    # Ref: https://istio.io/latest/docs/reference/config/security/authorization-policy/#Source
+    return f"{TRUST_DOMAIN}/ns/{namespace}/sa/{service_account}"
 
 
 def injection_labels(revision: str) -> dict[str, str]:
@@ -80,8 +84,9 @@ def base_values(default_revision: str) -> dict[str, Any]:
     """Values of the `base` chart (CRDs and the default validating webhook)."""
     return {
         "defaultRevision": default_revision or "default",
-        # Ref: ISTIO-FACTS "Webhook drift": istiod flips failurePolicy to Fail at runtime; declaring
-        # Fail up front keeps `pulumi up` from reverting it on every run.
+        # istiod flips the validator's failurePolicy to Fail at runtime; declaring Fail up front keeps
+        # `pulumi up` from reverting it on every run.
+        # Ref: https://github.com/istio/istio/blob/1.31.1/manifests/charts/base/values.yaml (base.validationFailurePolicy)
         "base": {"validationFailurePolicy": "Fail"},
     }
 
@@ -92,10 +97,10 @@ def istiod_values(istio: IstioConfig, revision: str, tracing: Optional[TracingTa
         "revision": revision,
         "autoscaleEnabled": False,
         "replicaCount": istio.pilot.replicas,
-        "resources": resources_value(istio.pilot.resources),
+        "resources": istio.pilot.resources.manifest(),
         "global": {
             "istioNamespace": ROOT_NAMESPACE,
-            "proxy": {"resources": resources_value(istio.proxy.resources)},
+            "proxy": {"resources": istio.proxy.resources.manifest()},
         },
         "meshConfig": mesh_config(istio, tracing),
         "base": {"validationFailurePolicy": "Fail"},
@@ -112,7 +117,7 @@ def restart_hash(version: str, revision: str, proxy: ProxyConfig) -> str:
     material = {
         "version": version,
         "revision": revision,
-        "proxyResources": resources_value(proxy.resources),
+        "proxyResources": proxy.resources.manifest(),
         "defaultConfig": proxy_default_config(proxy),
     }
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:16]

@@ -14,7 +14,8 @@ import yaml
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from components.config import NAMESPACE, StackConfig
+from components.config.models import NAMESPACE, StackConfig
+from components.fields import Rule
 
 STACKS = ("dev", "staging", "prod")
 _ROOT = Path(__file__).resolve().parents[1]
@@ -31,7 +32,14 @@ def _model_of(annotation: Any) -> type[BaseModel] | None:
 
 
 def _type_name(annotation: Any) -> str:
-    text = str(annotation).replace("typing.", "").replace("components.config.", "")
+    rules = [m for m in getattr(annotation, "__metadata__", ()) if isinstance(m, Rule)]
+    if rules:
+        return rules[0].name
+    if typing.get_origin(annotation) is Union:
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return "optional " + _type_name(args[0])
+    text = str(annotation).replace("typing.", "").replace("components.config.models.", "")
     text = text.replace("<class '", "").replace("'>", "")
     return text.replace("Optional[", "optional ").rstrip("]") if text.startswith("Optional[") else text
 
@@ -48,7 +56,8 @@ def _leaves(model: type[BaseModel], prefix: str) -> Iterator[tuple[str, Any, Any
             continue
         default = field.default if field.default is not PydanticUndefined else (
             field.default_factory() if field.default_factory else "required")
-        yield key, field.annotation, default, field.description or ""
+        rules = [m for m in field.metadata if isinstance(m, Rule)]
+        yield key, rules[0].name if rules else _type_name(field.annotation), default, field.description or ""
 
 
 def _show(value: Any) -> str:
@@ -73,7 +82,7 @@ def table() -> str:
     rows = ["| key | type | default | dev | staging | prod | meaning |", "|---|---|---|---|---|---|---|"]
     for key, annotation, default, description in _leaves(StackConfig, f"{NAMESPACE}:"):
         values = " | ".join(_stack_value(docs[s], key) for s in STACKS)
-        rows.append(f"| `{key}` | {_type_name(annotation)} | {_show(default)} | {values} | {description} |")
+        rows.append(f"| `{key}` | {annotation} | {_show(default)} | {values} | {description} |")
     return "\n".join(rows)
 
 

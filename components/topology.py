@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from components.validation import Strict, check_dns_label
+from components.fields import DnsLabel, Strict
 
 
 class Port(Strict):
@@ -24,13 +24,11 @@ class Port(Strict):
 class Service(Strict):
     """One microservice: its own namespace, ServiceAccount, Deployment and Service, all named `name`."""
 
-    name: str
+    name: DnsLabel
     ports: tuple[Port, ...] = Field(min_length=1)
     public: bool = Field(False, description="Reachable from the ingress gateway.")
     calls: tuple[str, ...] = Field((), description="Services this one calls.")
     dockerfile: str = Field("", description="Dockerfile in the source repository; '' = services/<name>/Dockerfile.")
-
-    _name = field_validator("name")(check_dns_label)
 
     @property
     def dockerfile_path(self) -> str:

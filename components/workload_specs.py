@@ -2,58 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 from components import topology as topo
-from components.config import AutoscalingConfig, Resources, StackConfig, image_of
-from components.istio_values import RESTART_HASH_ANNOTATION, resources_value
+from components.config.models import AutoscalingConfig
+from components.istio_values import RESTART_HASH_ANNOTATION
+from components.plan import Workload
 
-TRUST_DOMAIN = "cluster.local"
 RUN_AS = 65532  # distroless "nonroot"; >= 10000 so it never collides with a host user.
 METRICS_PORTS = (15020, 15090)  # merged Istio + app metrics, Envoy stats (Prometheus scrapes these)
-
-
-@dataclass(frozen=True)
-class Workload:
-    """Everything stack config decides about one service's pods."""
-
-    image: str
-    replicas: int
-    resources: Resources
-    env: dict[str, str]
-    autoscaling: Optional[AutoscalingConfig]
-    istio_revision: Optional[str]
-    topology_spread: bool
-    image_pull_policy: str
-    image_pull_secrets: tuple[str, ...] = ()
-
-    @property
-    def min_replicas(self) -> int:
-        return self.autoscaling.min_replicas if self.autoscaling else self.replicas
-
-
-def resolve_workload(cfg: StackConfig, service: str) -> Workload:
-    """Stack defaults overlaid with the service's overrides."""
-    wl = cfg.workloads
-    own = wl.services.get(service)
-    pick = lambda field, default: default if own is None or getattr(own, field) is None else getattr(own, field)  # noqa: E731
-    return Workload(
-        image=image_of(cfg, service).reference,
-        replicas=pick("replicas", wl.replicas),
-        resources=pick("resources", wl.resources),
-        env=dict(sorted(pick("env", {}).items())),
-        autoscaling=pick("autoscaling", wl.autoscaling),
-        istio_revision=pick("istio_revision", None),
-        topology_spread=wl.topology_spread,
-        image_pull_policy=wl.image_pull_policy,
-        image_pull_secrets=tuple(wl.image_pull_secrets),
-    )
-
-
-def principal(namespace: str, service_account: str) -> str:
-    """The SPIFFE identity Istio gives a workload's mTLS certificate."""
-    return f"{TRUST_DOMAIN}/ns/{namespace}/sa/{service_account}"
 
 
 def labels(service: topo.Service) -> dict[str, str]:
@@ -118,7 +75,7 @@ def pod_template(service: topo.Service, workload: Workload, restart_hash: str, i
         "imagePullPolicy": workload.image_pull_policy,
         "ports": container_ports(service),
         "env": [{"name": k, "value": v} for k, v in workload.env.items()],
-        "resources": resources_value(workload.resources),
+        "resources": workload.resources.manifest(),
         "readinessProbe": probe(service, 5),
         "livenessProbe": probe(service, 10),
         "securityContext": container_security_context(),

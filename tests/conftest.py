@@ -1,26 +1,23 @@
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 for p in (ROOT, ROOT / "tests"):
     if str(p) not in sys.path:
         sys.path.insert(0, str(p))
 
-
-import pytest  # noqa: E402
+from components.offline.engine import evaluate  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def dev():
     """The dev stack, evaluated once for every test that only reads it."""
-    from harness import evaluate
-
     return evaluate("dev")
 
 
 @pytest.fixture(scope="session")
 def prod():
     """The prod stack, evaluated once for every test that only reads it."""
-    from harness import evaluate
-
     return evaluate("prod")

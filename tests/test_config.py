@@ -3,8 +3,9 @@
 import pulumi
 import pytest
 
-from components.config import ConfigError, parse_stack_config
-from harness import attempt, stack_config
+from components.config.errors import ConfigError
+from components.config.loading import parse_stack_config
+from components.offline.engine import attempt, stack_config
 
 _mem = lambda m: {"requests": {"cpu": "100m", "memory": m}, "limits": {"cpu": "1", "memory": "1Gi"}}  # noqa: E731
 _svc = lambda name, *calls, port=5000, public=False, protocol="grpc": {  # noqa: E731

@@ -2,9 +2,9 @@
 
 import pytest
 
-from components.config import ConfigError
+from components.config.errors import ConfigError
 from components.image_build import context_digest
-from harness import attempt, evaluate, stack_config
+from components.offline.engine import attempt, evaluate, stack_config
 
 IMAGE = "docker-build:index:Image"
 COMMAND = "command:local:Command"

@@ -4,9 +4,9 @@ import pulumi
 import pytest
 
 from components import istio_values as iv
-from components.config import parse_stack_config
+from components.config.loading import parse_stack_config
 from components.observability import jaeger
-from harness import evaluate
+from components.offline.engine import evaluate
 
 ISTIOD = "kubernetes:helm.sh/v4:Chart"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"

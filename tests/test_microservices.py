@@ -5,8 +5,8 @@ import re
 import pytest
 
 from components import topology as topo
-from components import workload_specs as ws
-from harness import ROOT, STACKS, evaluate
+from components import istio_values as iv
+from components.offline.engine import ROOT, STACKS, evaluate
 
 AUTHZ = "kubernetes:security.istio.io/v1:AuthorizationPolicy"
 MERCARI_EDGES = {("gateway", "authority"), ("gateway", "catalog"), ("authority", "customer"),
@@ -167,4 +167,4 @@ def test_readme_diagram_matches_the_topology():
 
 
 def test_principal_format():
-    assert ws.principal("catalog", "catalog") == "cluster.local/ns/catalog/sa/catalog"
+    assert iv.principal("catalog", "catalog") == "cluster.local/ns/catalog/sa/catalog"

@@ -3,7 +3,7 @@
 import pytest
 
 from components.observability import grafana, jaeger, kiali, prometheus
-from harness import evaluate
+from components.offline.engine import evaluate
 
 
 def _service_url(chart, name_key_path, port, path=""):

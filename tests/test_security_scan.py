@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness import ROOT, STACKS, evaluate
+from components.offline.engine import ROOT, STACKS, evaluate
 
 # check id -> (stacks it is skipped in, why). Anything else failing fails the build.
 SKIPS = {

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness import ROOT, STACKS
+from components.offline.engine import ROOT, STACKS
 
 WORKFLOWS = ROOT / ".github" / "workflows"
 

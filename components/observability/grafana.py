@@ -8,14 +8,14 @@ from typing import Any, Optional
 import pulumi
 
 from components.charts import GRAFANA_REPO, ChartSource, generated_secret, install, when_ready
-from components.config import GrafanaConfig
-from components.istio_values import resources_value
+from components.config.models import GrafanaConfig
+
 from components.observability.endpoints import Endpoint
 
 FULLNAME = "grafana"
 PORT = 3000
 DATASOURCE = "Prometheus"
-# Ref: ISTIO-FACTS "Grafana": Istio's dashboards published on grafana.com.
+# Ref: https://grafana.com/orgs/istio/dashboards (Istio's dashboards published on grafana.com).
 DASHBOARDS = {
     "istio-mesh": 7639,
     "istio-service": 7636,
@@ -51,7 +51,7 @@ def values(cfg: GrafanaConfig, prometheus_url: pulumi.Input[str], admin_password
         # Ref: grafana chart values.yaml `downloadDashboards.resources` (init container fetching gnetIds).
         "downloadDashboards": {"resources": {"requests": {"cpu": "10m", "memory": "32Mi"},
                                              "limits": {"cpu": "100m", "memory": "64Mi"}}},
-        "resources": resources_value(cfg.resources),
+        "resources": cfg.resources.manifest(),
         "grafana.ini": {
             "analytics": {"check_for_updates": False, "reporting_enabled": False},
             # Istio's sample grants anonymous *Admin*; here anonymous is Viewer and dev only.

@@ -9,8 +9,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.charts import JAEGER_REPO, ChartSource, install, when_ready
-from components.config import JaegerConfig, JaegerStorage
-from components.istio_values import TracingTarget, resources_value
+from components.config.models import JaegerConfig, JaegerStorage
+from components.istio_values import TracingTarget
 from components.observability.endpoints import Endpoint
 
 FULLNAME = "jaeger"
@@ -87,7 +87,7 @@ def user_config(storage: JaegerStorage) -> dict[str, Any]:
 
 
 def values(cfg: JaegerConfig) -> dict[str, Any]:
-    jaeger: dict[str, Any] = {"replicas": 1, "resources": resources_value(cfg.resources)}
+    jaeger: dict[str, Any] = {"replicas": 1, "resources": cfg.resources.manifest()}
     if cfg.storage.type == "badger":
         jaeger["extraVolumes"] = [{"name": "badger", "persistentVolumeClaim": {"claimName": BADGER_CLAIM}}]
         jaeger["extraVolumeMounts"] = [{"name": "badger", "mountPath": BADGER_MOUNT}]

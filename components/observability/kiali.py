@@ -8,8 +8,8 @@ from typing import Any, Optional
 import pulumi
 
 from components.charts import KIALI_REPO, ChartSource, generated_secret, install, when_ready
-from components.config import KialiConfig
-from components.istio_values import ROOT_NAMESPACE, resources_value
+from components.config.models import KialiConfig
+from components.istio_values import ROOT_NAMESPACE
 from components.observability.endpoints import Endpoint
 
 FULLNAME = "kiali"
@@ -69,7 +69,7 @@ def values(
         "deployment": {
             "cluster_wide_access": True,
             "view_only_mode": cfg.view_only,
-            "resources": resources_value(cfg.resources),
+            "resources": cfg.resources.manifest(),
         },
         "external_services": {
             "istio": {"root_namespace": ROOT_NAMESPACE},
@@ -78,7 +78,8 @@ def values(
             "grafana": grafana,
         },
         "istio_namespace": ROOT_NAMESPACE,
-        # Ref: ISTIO-FACTS "Kiali": an empty key makes the chart generate a new one per render.
+        # An empty key makes the chart generate a new random one on every render (a permanent diff).
+        # Ref: https://github.com/kiali/helm-charts/blob/v2.20.0/kiali-server/templates/_helpers.tpl
         "login_token": {"signing_key": signing_key},
         "server": {"port": PORT, "web_root": WEB_ROOT},
     }

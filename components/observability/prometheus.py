@@ -8,8 +8,8 @@ from typing import Any, Optional
 import pulumi
 
 from components.charts import PROMETHEUS_REPO, ChartSource, install, when_ready
-from components.config import PrometheusConfig
-from components.istio_values import resources_value
+from components.config.models import PrometheusConfig
+
 from components.observability.endpoints import Endpoint
 
 FULLNAME = "prometheus"
@@ -58,7 +58,7 @@ def values(cfg: PrometheusConfig) -> dict[str, Any]:
             "global": {"scrape_interval": cfg.scrape_interval},
             "retention": cfg.retention,
             "persistentVolume": storage,
-            "resources": resources_value(cfg.resources),
+            "resources": cfg.resources.manifest(),
         },
     }
 

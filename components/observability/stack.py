@@ -8,7 +8,7 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.config import ObservabilityConfig
+from components.config.models import ObservabilityConfig
 from components.istio_values import TracingTarget
 from components.observability.grafana import Grafana, GrafanaArgs
 from components.observability.jaeger import Jaeger, JaegerArgs

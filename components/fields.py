@@ -1,0 +1,100 @@
+"""Typed config fields: `Annotated` string types whose validator carries the rule.
+
+Each pattern matches the whole value and ASCII only (`re.fullmatch`, `[0-9]` rather than `\\d`),
+so a trailing newline or a Unicode digit never passes. The rule text is what a user reads in a
+`ConfigError`, so it says what is allowed. No Pulumi here: pure values, tested directly.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any, Callable
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic.alias_generators import to_camel
+
+
+class Strict(BaseModel):
+    """Frozen model with camelCase keys that rejects unknown keys."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True)
+
+
+def pattern_check(regex: str, rule: str, *, numbers: bool = False) -> Callable[[Any], str]:
+    """A validator: the value must be a string matching `regex` whole; else ValueError(rule).
+
+    `numbers`: accept an int or float too (YAML reads `250` as a number) and check its text, so
+    the error names the number the user wrote rather than a type error.
+    """
+    compiled = re.compile(regex, re.ASCII)
+
+    def check(value: Any) -> str:
+        if numbers and isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str) or not compiled.fullmatch(value):
+            raise ValueError(rule)
+        return value
+
+    return check
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Metadata on a field type: its short name and rule, for the README's config reference."""
+
+    name: str
+    text: str
+
+
+def _field(name: str, regex: str, rule: str, *, numbers: bool = False) -> Any:
+    return Annotated[str, BeforeValidator(pattern_check(regex, rule, numbers=numbers)), Rule(name, rule)]
+
+
+DNS_LABEL_RULE = "must be a DNS-1123 label: lowercase letters, digits and '-', 1-63 characters"
+_DNS_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
+_URL = r"https?://[!-.0-~]+(/[!-~]*)?"  # printable ASCII, no spaces
+_CPU = r"[0-9]+m|[0-9]+(\.[0-9]+)?"
+_MEMORY = r"[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)"
+_MEMORY_FACTORS = {"k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+
+DnsLabel = _field("DNS label", _DNS_LABEL, DNS_LABEL_RULE)
+OptionalDnsLabel = _field("DNS label or ''", f"({_DNS_LABEL})?", DNS_LABEL_RULE)
+"""A DNS label or '' (e.g. the default istiod revision)."""
+SemVer = _field("version", r"[0-9]+\.[0-9]+\.[0-9]+", "must be a semantic version MAJOR.MINOR.PATCH, e.g. 1.31.1")
+K8sMinor = _field("Kubernetes minor", r"1\.[0-9]{2}", "must be a Kubernetes minor version like '1.33'")
+CpuQuantity = _field("CPU quantity", _CPU, "must be a CPU quantity: millicores like '250m' or cores like '0.5' or '2'", numbers=True)
+MemoryQuantity = _field("memory quantity", 
+    _MEMORY,
+    "must be a memory quantity with a unit (Ki, Mi, Gi, Ti, k, M, G, T), e.g. '256Mi'; "
+    "a bare number means bytes and is almost surely a mistake",
+    numbers=True,
+)
+Duration = _field("duration", r"[0-9]+(ms|s|m|h|d|w|y)",
+                  "must be a duration: a whole number and one unit of ms, s, m, h, d, w, y, e.g. '15d'", numbers=True)
+Digest = _field("digest", r"sha256:[0-9a-f]{64}", "must be 'sha256:' followed by 64 lowercase hex characters")
+ImageTag = _field("image tag", r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}",
+                  "must be an image tag: letters, digits, '_', '.', '-', up to 128 characters")
+Repository = _field("image repository", r"[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*",
+                    "must be an image repository like 'ghcr.io/org/name' (no tag or digest)")
+Hostname = _field("host name", rf"({_DNS_LABEL}\.)+[a-z]{{2,63}}", "must be a fully qualified host name like 'kiali.example.com'")
+HttpUrl = _field("URL", _URL, "must be an http:// or https:// URL")
+
+
+def _mirror(value: Any) -> str:
+    rule = "must be a URL with a scheme: oci://<registry>/<path> or https://<host>/<path>"
+    return pattern_check(r"(oci|https?)://[!-.0-~]+(/[!-~]*)?", rule)(value).rstrip("/")
+
+
+ChartMirror = Annotated[str, BeforeValidator(_mirror), Rule("chart mirror URL", "oci://<registry>/<path> or https://<host>/<path>")]
+
+
+def cpu_millis(value: str) -> float:
+    """'250m' -> 250.0, '1.5' -> 1500.0."""
+    return float(value[:-1]) if value.endswith("m") else float(value) * 1000
+
+
+def memory_bytes(value: str) -> float:
+    """'256Mi' -> 268435456.0."""
+    unit = value.lstrip("0123456789.")
+    return float(value[: -len(unit)]) * _MEMORY_FACTORS[unit]

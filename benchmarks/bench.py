@@ -13,6 +13,7 @@ its expected set of resources.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import platform
 import statistics
@@ -33,7 +34,6 @@ REPEATS = 3
 # ----------------------------------------------------------------------------------- workloads
 def run_program(n: int | None, stack: str) -> int:
     from components.offline.engine import evaluate
-
     from components.offline.synthetic import synthetic_topology
 
     patch = {"topology": synthetic_topology(n)} if n else {}
@@ -46,6 +46,7 @@ def run_floor(count: int) -> int:
 
     import pulumi
     import pulumi_kubernetes as k8s
+
     from components.offline.engine import RecordingMocks, RecordingMonitor
 
     def program() -> int:
@@ -142,11 +143,9 @@ def blast_radius() -> list[dict[str, Any]]:
 # ----------------------------------------------------------------------------------- report
 def machine() -> str:
     cpu = "unknown CPU"
-    try:
-        cpu = next(l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
-                   if l.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    with contextlib.suppress(OSError, StopIteration):
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                   if line.startswith("model name"))
     import os
 
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
@@ -202,7 +201,7 @@ def main() -> int:
     print("\n| services | resources | program s | floor s | program/floor | own code share | "
           "ms per added service | floor ms per added resource | peak MiB |")
     print("|---|---|---|---|---|---|---|---|---|")
-    for prev, r in zip([None, *scaling], scaling):
+    for prev, r in zip([None, *scaling], scaling, strict=True):
         per = floor_per = ""
         if prev is not None:
             per = f"{1000 * (r['program']['seconds'] - prev['program']['seconds']) / (r['n'] - prev['n']):.1f}"

@@ -8,8 +8,9 @@ so a trailing newline or a Unicode digit never passes. The rule text is what a u
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Callable
+from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 from pydantic.alias_generators import to_camel
@@ -63,8 +64,10 @@ OptionalDnsLabel = _field("DNS label or ''", f"({_DNS_LABEL})?", DNS_LABEL_RULE)
 """A DNS label or '' (e.g. the default istiod revision)."""
 SemVer = _field("version", r"[0-9]+\.[0-9]+\.[0-9]+", "must be a semantic version MAJOR.MINOR.PATCH, e.g. 1.31.1")
 K8sMinor = _field("Kubernetes minor", r"1\.[0-9]{2}", "must be a Kubernetes minor version like '1.33'")
-CpuQuantity = _field("CPU quantity", _CPU, "must be a CPU quantity: millicores like '250m' or cores like '0.5' or '2'", numbers=True)
-MemoryQuantity = _field("memory quantity", 
+CpuQuantity = _field("CPU quantity", _CPU,
+                     "must be a CPU quantity: millicores like '250m' or cores like '0.5' or '2'", numbers=True)
+MemoryQuantity = _field(
+    "memory quantity",
     _MEMORY,
     "must be a memory quantity with a unit (Ki, Mi, Gi, Ti, k, M, G, T), e.g. '256Mi'; "
     "a bare number means bytes and is almost surely a mistake",
@@ -77,7 +80,8 @@ ImageTag = _field("image tag", r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}",
                   "must be an image tag: letters, digits, '_', '.', '-', up to 128 characters")
 Repository = _field("image repository", r"[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*",
                     "must be an image repository like 'ghcr.io/org/name' (no tag or digest)")
-Hostname = _field("host name", rf"({_DNS_LABEL}\.)+[a-z]{{2,63}}", "must be a fully qualified host name like 'kiali.example.com'")
+Hostname = _field("host name", rf"({_DNS_LABEL}\.)+[a-z]{{2,63}}",
+                  "must be a fully qualified host name like 'kiali.example.com'")
 HttpUrl = _field("URL", _URL, "must be an http:// or https:// URL")
 
 
@@ -86,7 +90,9 @@ def _mirror(value: Any) -> str:
     return pattern_check(r"(oci|https?)://[!-.0-~]+(/[!-~]*)?", rule)(value).rstrip("/")
 
 
-ChartMirror = Annotated[str, BeforeValidator(_mirror), Rule("chart mirror URL", "oci://<registry>/<path> or https://<host>/<path>")]
+ChartMirror = Annotated[
+    str, BeforeValidator(_mirror), Rule("chart mirror URL", "oci://<registry>/<path> or https://<host>/<path>")
+]
 
 
 def cpu_millis(value: str) -> float:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -123,7 +124,7 @@ def restart_hash(version: str, revision: str, proxy: ProxyConfig) -> str:
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def webhook_ignore_paths(props: dict[str, Any]) -> list[str]:
+def webhook_ignore_paths(props: Mapping[str, Any]) -> list[str]:
     """caBundle paths istiod patches at runtime, one per declared webhook."""
     return [f"webhooks[{i}].clientConfig.caBundle" for i, _ in enumerate(props.get("webhooks") or [])]
 

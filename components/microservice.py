@@ -10,7 +10,7 @@ import pulumi_kubernetes as k8s
 
 from components import workload_specs as ws
 from components.istio import DataPlane
-from components.manifests import custom_resource
+from components.manifests import custom_resource, typed
 from components.plan import ServicePlan
 
 
@@ -42,34 +42,34 @@ class Microservice(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(mesh.ready)),
         )
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns])
-        meta = {"name": svc.name, "namespace": svc.name, "labels": ws.labels(svc)}
+        meta = k8s.meta.v1.ObjectMetaArgsDict(name=svc.name, namespace=svc.name, labels=ws.labels(svc))
 
         sa = k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=meta, automount_service_account_token=False, opts=in_ns)
         deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata=meta,
-            spec=ws.deployment_spec(svc, wl, mesh.restart_hash, args.image),
+            spec=typed(ws.deployment_spec(svc, wl, mesh.restart_hash, args.image)),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, sa, *mesh.ready]),
         )
         service = k8s.core.v1.Service(
             f"{name}-service",
             metadata=meta,
-            spec={"selector": {"app": svc.name}, "ports": ws.service_ports(svc), "type": "ClusterIP"},
+            spec=typed({"selector": {"app": svc.name}, "ports": ws.service_ports(svc), "type": "ClusterIP"}),
             opts=in_ns,
         )
         if wl.min_replicas > 1:
             k8s.policy.v1.PodDisruptionBudget(
                 f"{name}-pdb", metadata=meta,
-                spec={"maxUnavailable": 1, "selector": {"matchLabels": {"app": svc.name}}}, opts=in_ns,
+                spec=typed({"maxUnavailable": 1, "selector": {"matchLabels": {"app": svc.name}}}), opts=in_ns,
             )
         if wl.autoscaling:
             k8s.autoscaling.v2.HorizontalPodAutoscaler(
-                f"{name}-hpa", metadata=meta, spec=ws.hpa_spec(svc, wl.autoscaling),
+                f"{name}-hpa", metadata=meta, spec=typed(ws.hpa_spec(svc, wl.autoscaling)),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[deployment]),
             )
         k8s.networking.v1.NetworkPolicy(
             f"{name}-netpol", metadata=meta,
-            spec=ws.network_policy_spec(svc, args.plan.caller_namespaces, args.metrics_namespace), opts=in_ns,
+            spec=typed(ws.network_policy_spec(svc, args.plan.caller_namespaces, args.metrics_namespace)), opts=in_ns,
         )
         cr_opts = pulumi.ResourceOptions(parent=self, depends_on=[ns, *mesh.crds, *mesh.ready])
         policies = (("deny", ws.allow_nothing(svc.name)), ("allow", ws.allow_callers(svc, args.plan.caller_principals)))

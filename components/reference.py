@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import json
 import typing
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator, Union
+from typing import Any, Union
 
 import yaml
 from pydantic import BaseModel
-from pydantic_core import PydanticUndefined
 
 from components.config.models import NAMESPACE, StackConfig
 from components.fields import Rule
@@ -54,8 +54,7 @@ def _leaves(model: type[BaseModel], prefix: str) -> Iterator[tuple[str, Any, Any
         if sub is not None and sub.__name__ not in ("Resources", "OpenIdConfig", "ImageConfig", "AutoscalingConfig"):
             yield from _leaves(sub, f"{key}.")
             continue
-        default = field.default if field.default is not PydanticUndefined else (
-            field.default_factory() if field.default_factory else "required")
+        default = field.get_default(call_default_factory=True) if not field.is_required() else "required"
         rules = [m for m in field.metadata if isinstance(m, Rule)]
         yield key, rules[0].name if rules else _type_name(field.annotation), default, field.description or ""
 

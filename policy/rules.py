@@ -7,7 +7,8 @@ resource each stack declares, and on one passing and one failing example per rul
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from pulumi_policy import (
     EnforcementLevel,

@@ -68,7 +68,7 @@ def test_a_local_checkout_is_built_with_a_content_tag(tmp_path):
     assert all(i.endswith(":" + tag) for i in _images(first).values())
     assert _images(evaluate("dev", patch)) == _images(first)  # unchanged sources: nothing rolls
     (tmp_path / "go.mod").write_text("module changed\n")
-    assert all(a != b for a, b in zip(_images(evaluate("dev", patch)).values(), _images(first).values()))
+    assert all(a != b for a, b in zip(_images(evaluate("dev", patch)).values(), _images(first).values(), strict=True))
 
 
 BAD_BUILDS = [

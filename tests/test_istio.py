@@ -49,7 +49,8 @@ def test_istiod_values(prod):
 def test_tracing_provider_is_the_service_the_jaeger_chart_creates(dev):
     charts = dev.charts()
     jaeger_chart = charts["jaeger"]
-    real_service = f"{jaeger_chart.inputs['values']['fullnameOverride']}.{jaeger_chart.inputs['namespace']}.svc.cluster.local"
+    values, namespace = jaeger_chart.inputs["values"], jaeger_chart.inputs["namespace"]
+    real_service = f"{values['fullnameOverride']}.{namespace}.svc.cluster.local"
     provider = charts["istiod"].inputs["values"]["meshConfig"]["extensionProviders"]
     assert provider == [{"name": iv.TRACING_PROVIDER,
                          "opentelemetry": {"service": real_service, "port": jaeger.OTLP_GRPC_PORT}}]
@@ -226,3 +227,13 @@ def test_canary_revision_is_a_second_istiod_and_a_per_namespace_choice():
 def test_injection_labels():
     assert iv.injection_labels("") == {"istio-injection": "enabled"}
     assert iv.injection_labels("1-31-1") == {"istio.io/rev": "1-31-1"}
+
+
+def test_workloads_get_a_data_plane_value_per_revision():
+    ev = evaluate("dev", {"istio": {"canary": {"version": "1.31.2", "revision": "1-31-2"}},
+                          "workloads": {"services": {"item": {"istioRevision": "1-31-2"}}}})
+    item = next(d for d in ev.of_type(DEPLOYMENT) if d.inputs["metadata"]["name"] == "item")
+    istiods = {ev.charts()["istiod"].urn, ev.charts()["istiod-1-31-2"].urn}
+    assert istiods <= set(item.dependencies)  # pods never start before an injector is up
+    gateway = ev.charts()["istio-ingress"].inputs["values"]
+    assert gateway["revision"] == "" and gateway["podAnnotations"][iv.RESTART_HASH_ANNOTATION] == ev.outputs["restartHash"]

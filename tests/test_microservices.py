@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from components import topology as topo
 from components import istio_values as iv
+from components import topology as topo
 from components.offline.engine import ROOT, STACKS, evaluate
 
 AUTHZ = "kubernetes:security.istio.io/v1:AuthorizationPolicy"

@@ -1,6 +1,5 @@
 """Addons: chart values, and wiring that can only point at Services that really exist."""
 
-import pytest
 
 from components.observability import grafana, jaeger, kiali, prometheus
 from components.offline.engine import evaluate
@@ -134,3 +133,12 @@ def test_a_dev_host_uses_the_node_port_and_the_wildcard_gateway():
     ev = evaluate("dev", {"observability": {"grafana": {"host": "grafana.localtest.me"}}})
     assert ev.outputs["dashboards"]["grafana"] == "http://grafana.localtest.me:30000/"
     assert ev.of_type("kubernetes:networking.istio.io/v1:Gateway")[0].inputs["spec"]["servers"][0]["hosts"] == ["*"]
+
+
+def test_a_chart_that_reads_another_charts_outputs_waits_for_that_chart(dev):
+    charts = {release: chart for release, chart in dev.charts().items()}
+    waits = {release: {r for r, c in charts.items() if c.urn in chart.dependencies} for release, chart in charts.items()}
+    assert {"prometheus", "jaeger", "grafana"} <= waits["kiali"]  # URLs of all three
+    assert "prometheus" in waits["grafana"]  # datasource URL
+    assert "jaeger" in waits["istiod"]  # the tracing provider's collector address
+    assert waits["prometheus"] == set() and waits["jaeger"] == set()

@@ -1,7 +1,6 @@
 """The validators themselves reject what they must, so a green run means something."""
 
 import pytest
-
 from validators import validate_istio, validate_kubernetes
 
 

@@ -46,5 +46,5 @@ def unknown_keys(given: Any, known: Any, path: str = "") -> list[str]:
                 out += unknown_keys(value, known[key], f"{path}.{key}")
         return out
     if isinstance(given, list) and isinstance(known, list):
-        return [p for i, (g, k) in enumerate(zip(given, known)) for p in unknown_keys(g, k, f"{path}[{i}]")]
+        return [p for i, (g, k) in enumerate(zip(given, known, strict=False)) for p in unknown_keys(g, k, f"{path}[{i}]")]
     return []

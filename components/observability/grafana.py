@@ -9,7 +9,6 @@ import pulumi
 
 from components.charts import GRAFANA_REPO, ChartSource, generated_secret, install, when_ready
 from components.config.models import GrafanaConfig
-
 from components.observability.endpoints import Endpoint
 
 FULLNAME = "grafana"

@@ -9,7 +9,6 @@ import pulumi
 
 from components.charts import PROMETHEUS_REPO, ChartSource, install, when_ready
 from components.config.models import PrometheusConfig
-
 from components.observability.endpoints import Endpoint
 
 FULLNAME = "prometheus"

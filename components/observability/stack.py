@@ -10,10 +10,10 @@ import pulumi_kubernetes as k8s
 
 from components.config.models import ObservabilityConfig
 from components.istio_values import TracingTarget
+from components.observability.endpoints import Endpoint
 from components.observability.grafana import Grafana, GrafanaArgs
 from components.observability.jaeger import Jaeger, JaegerArgs
 from components.observability.kiali import Kiali, KialiArgs
-from components.observability.endpoints import Endpoint
 from components.observability.prometheus import Prometheus, PrometheusArgs
 
 

@@ -6,7 +6,7 @@ Used by the benchmark's table and by the tests (no timing involved).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from components.offline.diff import compare
@@ -48,7 +48,7 @@ class Row:
         return self.changed <= self.expected and self.rolled <= self.expected_rolls
 
 
-@lru_cache(maxsize=None)
+@cache
 def baseline(stack: str) -> Evaluation:
     return evaluate(stack)
 

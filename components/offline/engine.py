@@ -20,7 +20,7 @@ import pulumi
 import yaml
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
-from google.protobuf import json_format
+from pulumi.runtime.stack import Stack
 from pulumi.runtime.sync_await import _sync_await
 
 # The marker Pulumi's wire format puts on secret values (pulumi/runtime/rpc.py).
@@ -69,10 +69,10 @@ def _ints(value: Any) -> Any:
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         return f"{args.name}-id", args.inputs
 
-    def call(self, args: pulumi.runtime.MockCallArgs):
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         raise AssertionError(f"the program made an unexpected provider call: {args.token}")
 
 
@@ -81,22 +81,23 @@ class RecordingMonitor(MockMonitor):
         super().__init__(mocks)
         self.records: list[Registered] = []
 
-    def RegisterResource(self, request):
+    def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
+            props = rpc.deserialize_properties(request.object)
             self.records.append(
                 Registered(
                     type=request.type,
                     name=request.name,
                     urn=response.urn,
-                    inputs=_reveal(rpc.deserialize_properties(request.object)),
+                    inputs=_reveal(props),
                     custom=request.custom,
                     parent=request.parent,
                     dependencies=list(request.dependencies),
                     provider=request.provider,
                     ignore_changes=list(request.ignoreChanges),
                     transforms=len(request.transforms),
-                    secret_paths=_secret_paths(request.object),
+                    secret_paths=sorted(k for k, v in props.items() if _has_secret(v)),
                 )
             )
         return response
@@ -113,10 +114,13 @@ def _reveal(value: Any) -> Any:
     return value
 
 
-def _secret_paths(struct) -> list[str]:
-    """Top-level input names whose value holds a Pulumi secret anywhere inside."""
-    raw = json_format.MessageToDict(struct)
-    return sorted(k for k, v in raw.items() if SECRET_SIG in json.dumps(v))
+def _has_secret(value: Any) -> bool:
+    """Whether a deserialized input holds a Pulumi secret anywhere inside."""
+    if isinstance(value, dict):
+        return value.get(rpc._special_sig_key) == SECRET_SIG or any(_has_secret(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_secret(v) for v in value)
+    return False
 
 
 @dataclass
@@ -211,6 +215,7 @@ def _evaluate(stack: str, config: dict[str, str]) -> Evaluation:
     except Exception as err:  # noqa: BLE001 - handed to the caller to assert on
         return Evaluation(stack=stack, resources=monitor.records, outputs={}, secret_outputs=set(), error=err)
     root = pulumi.runtime.settings.get_root_resource()
+    assert isinstance(root, Stack), "the mock engine always creates the Stack resource"
     outputs, secret = {}, set()
     for name, value in root.outputs.items():
         out = pulumi.Output.from_input(value)

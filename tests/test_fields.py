@@ -1,0 +1,55 @@
+"""Field types: each rule accepts what Kubernetes, Istio and the addons accept, and nothing else."""
+
+import pytest
+from pydantic import TypeAdapter, ValidationError
+
+from components import fields as f
+
+# (type, accepted values, refused values). Refused includes the ways a regex can be fooled:
+# a trailing newline, Unicode digits (Arabic-Indic, fullwidth), surrounding spaces.
+CASES = [
+    (f.DnsLabel, ["a", "gateway", "a-1", "x" * 63], ["", "A", "-a", "a-", "a_b", "x" * 64, "a\n", "a.b", " a"]),
+    (f.OptionalDnsLabel, ["", "canary", "1-31-1"], ["Canary", "a\n", "-"]),
+    (f.SemVer, ["1.31.1", "28.0.0"], ["1.31", "v1.31.1", "1.31.1\n", "1.٣1.1", "１.31.1", "1.31.1-rc.0"]),
+    (f.K8sMinor, ["1.33", "1.34"], ["1.3", "1.33.2", "1.33\n", "1.٣٣", "2.33"]),
+    (f.CpuQuantity, ["250m", "0.5", "2", 2, 0.5], ["fast", "250 m", "250m\n", "٢50m", "1e3", True]),
+    (f.MemoryQuantity, ["256Mi", "1Gi", "512M", "0.5Gi"], [250, "250", "256mi", "256Mi\n", "２56Mi", "1Pi"]),
+    (f.Duration, ["15d", "30s", "2w", "1y", "500ms"], ["10 days", "15", "15d\n", "1h30m", "١d"]),
+    (f.Digest, ["sha256:" + "a" * 64], ["sha256:abc", "sha256:" + "A" * 64, "sha256:" + "a" * 64 + "\n"]),
+    (f.ImageTag, ["v1.4.2", "latest", "git-0ec5899ea5df"], [".hidden", "a b", "a" * 129, "v1\n", "v١"]),
+    (f.Repository, ["ghcr.io/org/name", "localhost:5000/app", "mercari/x"], ["Ghcr.io/x", "x:1.0", "x@sha256:a", "x\n"]),
+    (f.Hostname, ["kiali.example.com", "a.io"], ["Kiali Dashboard", "localhost", "https://a.io", "a.io\n", "a.٣o"]),
+    (f.HttpUrl, ["http://a:9090", "https://login.example.com/realms/x"], ["a.io", "ftp://a", "http://a b", "http://a\n"]),
+    (f.ChartMirror, ["oci://registry.internal/charts", "https://charts.internal/m"], ["registry.internal/charts", "s3://b"]),
+]
+
+
+@pytest.mark.parametrize("type_,good,bad", CASES, ids=[str(c[0]) if not hasattr(c[0], "__metadata__") else
+                                                        c[0].__metadata__[-1].name for c in CASES])
+def test_field_accepts_and_refuses(type_, good, bad):
+    adapter = TypeAdapter(type_)
+    for value in good:
+        adapter.validate_python(value)
+    for value in bad:
+        with pytest.raises(ValidationError):
+            adapter.validate_python(value)
+
+
+def test_a_refusal_says_the_rule():
+    with pytest.raises(ValidationError, match="a bare number means bytes"):
+        TypeAdapter(f.MemoryQuantity).validate_python(250)
+
+
+def test_mirror_drops_a_trailing_slash():
+    assert TypeAdapter(f.ChartMirror).validate_python("https://charts.internal/mirror/") == "https://charts.internal/mirror"
+
+
+@pytest.mark.parametrize("text,millis", [("250m", 250), ("1", 1000), ("0.5", 500), ("2", 2000)])
+def test_cpu_millis(text, millis):
+    assert f.cpu_millis(text) == millis
+
+
+@pytest.mark.parametrize("text,size", [("1Ki", 1024), ("256Mi", 256 * 2**20), ("1G", 10**9), ("0.5Gi", 2**29),
+                                       ("3k", 3000), ("2T", 2 * 10**12), ("1Ti", 2**40)])
+def test_memory_bytes(text, size):
+    assert f.memory_bytes(text) == size

@@ -3,6 +3,7 @@
 import pulumi
 
 from components import ingress as ing
+from components.charts import mirror_of
 from components.cluster import kubernetes_provider
 from components.config.loading import parse_stack_config, read_pulumi_config
 from components.image_build import ImageBuild, ImageBuildArgs, content_tag
@@ -13,7 +14,7 @@ from components.plan import plan_services
 
 stack = pulumi.get_stack()
 cfg = parse_stack_config(stack, read_pulumi_config())  # ConfigError: a clear message, nothing registered
-mirror, build = cfg.charts.mirror, cfg.workloads.build
+mirror, build = mirror_of(cfg.charts), cfg.workloads.build
 on_cluster = pulumi.ResourceOptions(providers={"kubernetes": kubernetes_provider(f"{stack}-cluster", cfg.kubernetes)})
 
 observability = Observability("observability", ObservabilityArgs(

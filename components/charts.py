@@ -15,6 +15,8 @@ import pulumi
 import pulumi_random as random
 from pulumi_kubernetes.helm.v4 import Chart, ChartArgs, RepositoryOptsArgs
 
+from components.config.models import ChartsConfig
+
 ISTIO_REPO = "https://blob.istio.io/istio-release/charts"
 PROMETHEUS_REPO = "https://prometheus-community.github.io/helm-charts"
 JAEGER_REPO = "https://jaegertracing.github.io/helm-charts"
@@ -31,9 +33,26 @@ class ChartSource:
     repo: str
 
 
-def locate(source: ChartSource, mirror: Optional[str]) -> tuple[str, Optional[str]]:
+@dataclass(frozen=True)
+class Mirror:
+    """`mesh:charts.mirror` and its optional credentials (the password is a Pulumi secret)."""
+
+    url: str
+    username: Optional[str] = None
+    password: Optional[pulumi.Input[str]] = None
+
+
+def mirror_of(cfg: ChartsConfig) -> Optional[Mirror]:
+    """The stack's mirror, or None for upstream repositories."""
+    if cfg.mirror is None:
+        return None
+    password = pulumi.Output.secret(cfg.mirror_password) if cfg.mirror_password else None
+    return Mirror(cfg.mirror, cfg.mirror_username, password)
+
+
+def locate(source: ChartSource, mirror: Optional[Mirror]) -> tuple[str, Optional[str]]:
     """(chart reference, repository URL or None for OCI) for the upstream repo or the mirror."""
-    repo = mirror or source.repo
+    repo = mirror.url if mirror else source.repo
     if repo.startswith("oci://"):
         return f"{repo}/{source.chart}", None
     return source.chart, repo
@@ -41,7 +60,7 @@ def locate(source: ChartSource, mirror: Optional[str]) -> tuple[str, Optional[st
 
 def chart_args(
     source: ChartSource,
-    mirror: Optional[str],
+    mirror: Optional[Mirror],
     *,
     release: str,
     namespace: Any,
@@ -49,10 +68,13 @@ def chart_args(
 ) -> ChartArgs:
     """Chart v4 args for `source`, released as `release` into `namespace`."""
     chart, repo = locate(source, mirror)
+    authed = mirror is not None and mirror.username is not None
     return ChartArgs(
         chart=chart,
         version=source.version,
-        repository_opts=RepositoryOptsArgs(repo=repo) if repo else None,
+        repository_opts=RepositoryOptsArgs(
+            repo=repo, username=mirror.username if mirror else None, password=mirror.password if mirror else None,
+        ) if repo or authed else None,
         name=release,
         namespace=namespace,
         values=values,
@@ -62,7 +84,7 @@ def chart_args(
 def install(
     name: str,
     source: ChartSource,
-    mirror: Optional[str],
+    mirror: Optional[Mirror],
     *,
     release: str,
     namespace: Any,

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import topology as topo
-from components.charts import ISTIO_REPO, ChartSource, install
+from components.charts import ISTIO_REPO, ChartSource, Mirror, install
 from components.config.models import IngressConfig
 from components.istio import DataPlane
 from components.istio_values import RESTART_HASH_ANNOTATION
@@ -44,7 +44,7 @@ class IngressArgs:
     """The main istiod revision: the gateway's pods are injected by it and roll with its hash."""
     routes: tuple[Route, ...] = ()
     """Extra hosts (dashboards) served by the same Gateway."""
-    chart_mirror: Optional[str] = None
+    chart_mirror: Optional[Mirror] = None
 
 
 def identity(cfg: IngressConfig) -> Caller:

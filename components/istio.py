@@ -10,7 +10,7 @@ import pulumi_kubernetes as k8s
 from pulumi_kubernetes.helm.v4 import Chart
 
 from components import istio_values as iv
-from components.charts import ISTIO_REPO, ChartSource, install
+from components.charts import ISTIO_REPO, ChartSource, Mirror, install
 from components.config.models import IstioConfig
 from components.manifests import custom_resource
 
@@ -19,7 +19,7 @@ from components.manifests import custom_resource
 class IstioControlPlaneArgs:
     istio: IstioConfig
     """The stack's `mesh:istio` section."""
-    chart_mirror: Optional[str] = None
+    chart_mirror: Optional[Mirror] = None
     """`mesh:charts.mirror`: fetch the Istio charts from here instead of upstream."""
     tracing: Optional[iv.TracingTarget] = None
     """The tracing backend's collector (its outputs); None = no tracing provider at all."""

@@ -89,6 +89,8 @@ class Workload:
     topology_spread: bool
     image_pull_policy: str
     image_pull_secrets: tuple[str, ...] = ()
+    secret_env: bool = False
+    """`mesh:workloads` is a secret key: every env value stays a Pulumi secret in the Deployment."""
 
     @property
     def min_replicas(self) -> int:
@@ -109,6 +111,7 @@ def resolve_workload(cfg: StackConfig, service: str) -> Workload:
         topology_spread=wl.topology_spread,
         image_pull_policy=wl.image_pull_policy,
         image_pull_secrets=tuple(wl.image_pull_secrets),
+        secret_env="workloads" in cfg.secret_sections,
     )
 
 

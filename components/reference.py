@@ -32,16 +32,34 @@ def _model_of(annotation: Any) -> type[BaseModel] | None:
 
 
 def _type_name(annotation: Any) -> str:
+    """A reader's name for a field type: 'memory quantity', 'optional DNS label', 'list of host name'."""
     rules = [m for m in getattr(annotation, "__metadata__", ()) if isinstance(m, Rule)]
     if rules:
         return rules[0].name
-    if typing.get_origin(annotation) is Union:
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        if len(args) == 1:
-            return "optional " + _type_name(args[0])
-    text = str(annotation).replace("typing.", "").replace("components.config.models.", "")
-    text = text.replace("<class '", "").replace("'>", "")
-    return text.replace("Optional[", "optional ").rstrip("]") if text.startswith("Optional[") else text
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is Union:
+        rest = [a for a in args if a is not type(None)]
+        return "optional " + _type_name(rest[0]) if len(rest) == 1 else " or ".join(map(_type_name, rest))
+    if origin is typing.Literal:
+        return "one of " + ", ".join(f"`{a}`" for a in args)
+    if origin is list:
+        return f"list of {_type_name(args[0])}"
+    if origin is dict:
+        return f"map of {_type_name(args[0])} to {_type_name(args[1])}"
+    if origin is typing.Annotated:
+        return _type_name(args[0])
+    return getattr(annotation, "__name__", str(annotation))
+
+
+def rules_table() -> str:
+    """Every field type and its rule (README: what each type accepts)."""
+    from components import fields
+
+    found = {m.name: m.text for value in vars(fields).values()
+             for m in getattr(value, "__metadata__", ()) if isinstance(m, Rule)}
+    rows = ["| type | rule |", "|---|---|"]
+    rows += [f"| {name} | {text} |" for name, text in sorted(found.items())]
+    return "\n".join(rows)
 
 
 def _leaves(model: type[BaseModel], prefix: str) -> Iterator[tuple[str, Any, Any, str]]:
@@ -77,6 +95,11 @@ def _stack_value(doc: dict[str, Any], key: str) -> str:
 
 
 def table() -> str:
+    """The keys table, then the field types' rules."""
+    return f"{keys_table()}\n\nWhat each field type accepts:\n\n{rules_table()}"
+
+
+def keys_table() -> str:
     docs = {s: yaml.safe_load((_ROOT / "stacks" / f"Pulumi.{s}.yaml").read_text())["config"] for s in STACKS}
     rows = ["| key | type | default | dev | staging | prod | meaning |", "|---|---|---|---|---|---|---|"]
     for key, annotation, default, description in _leaves(StackConfig, f"{NAMESPACE}:"):

@@ -7,28 +7,29 @@ Every rule on the graph (known callers, no port clashes, unique names) is checke
 from __future__ import annotations
 
 from collections import Counter
-from typing import Literal
+from typing import Literal, Optional
 
 from pydantic import Field
 
-from components.fields import DnsLabel, Strict
+from components.fields import AppPort, RelativePath, ServiceName, Strict
 
 
 class Port(Strict):
     """One Service port. `protocol` becomes the port name and Kubernetes `appProtocol`."""
 
     protocol: Literal["http", "grpc"]
-    port: int = Field(ge=1, le=65535)
+    port: AppPort
 
 
 class Service(Strict):
     """One microservice: its own namespace, ServiceAccount, Deployment and Service, all named `name`."""
 
-    name: DnsLabel
+    name: ServiceName
     ports: tuple[Port, ...] = Field(min_length=1)
     public: bool = Field(False, description="Reachable from the ingress gateway.")
     calls: tuple[str, ...] = Field((), description="Services this one calls.")
-    dockerfile: str = Field("", description="Dockerfile in the source repository; '' = services/<name>/Dockerfile.")
+    dockerfile: Optional[RelativePath] = Field(
+        None, description="Dockerfile in the source repository; unset = services/<name>/Dockerfile.")
 
     @property
     def dockerfile_path(self) -> str:
@@ -81,7 +82,7 @@ class Topology(Strict):
         return tuple(s for s in self.services if s.public)
 
 
-def _grpc(name: str, *calls: str, dockerfile: str = "") -> Service:
+def _grpc(name: str, *calls: str, dockerfile: Optional[str] = None) -> Service:
     return Service(name=name, ports=(Port(protocol="grpc", port=5000),), calls=calls, dockerfile=dockerfile)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pulumi
+
 from components import topology as topo
 from components.config.models import AutoscalingConfig
 from components.istio_values import RESTART_HASH_ANNOTATION
@@ -74,7 +76,8 @@ def pod_template(service: topo.Service, workload: Workload, restart_hash: str, i
         "image": image if image is not None else workload.image,
         "imagePullPolicy": workload.image_pull_policy,
         "ports": container_ports(service),
-        "env": [{"name": k, "value": v} for k, v in workload.env.items()],
+        "env": [{"name": k, "value": pulumi.Output.secret(v) if workload.secret_env else v}
+                for k, v in workload.env.items()],
         "resources": workload.resources.manifest(),
         "readinessProbe": probe(service, 5),
         "livenessProbe": probe(service, 10),

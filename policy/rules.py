@@ -32,7 +32,7 @@ CHARTS = {"kubernetes:helm.sh/v4:Chart", "kubernetes:helm.sh/v3:Release"}
 PEER_AUTHENTICATION = "kubernetes:security.istio.io/v1:PeerAuthentication"
 TELEMETRY = "kubernetes:telemetry.istio.io/v1:Telemetry"
 ROOT_NAMESPACE = "istio-system"
-_SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
+_SEMVER = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+", re.ASCII)  # whole value (fullmatch), ASCII digits only
 _ENV = {"environment": {"type": "string", "enum": ["dev", "staging", "prod"]}}
 
 
@@ -139,7 +139,7 @@ def helm_chart_pinned(type_: str, props: Props, config: Config) -> list[str]:
     chart, version = str(props.get("chart", "")), str(props.get("version", ""))
     repo = ((props.get("repositoryOpts") or {}).get("repo") or "").rstrip("/")
     out = []
-    if not _SEMVER.match(version):
+    if not _SEMVER.fullmatch(version):
         out.append(f"Chart '{chart}' has version '{version}': without an exact version every run may install "
                    "something new. Fix: pin MAJOR.MINOR.PATCH.")
     source = repo or chart.rsplit("/", 1)[0]

@@ -130,7 +130,8 @@ def test_several_problems_are_reported_together():
 
 def test_cross_key_rules_are_reported_together_once_types_are_valid():
     with pytest.raises(ConfigError) as info:
-        parse_stack_config("prod", {"istio": {"mtls": "PERMISSIVE"}, "workloads": {"tag": "latest"}})
+        parse_stack_config("prod", {"kubernetes": {"context": "prod"}, "istio": {"mtls": "PERMISSIVE"},
+                                    "workloads": {"tag": "latest"}})
     assert info.value.keys == ["mesh:istio.mtls", "mesh:workloads.tag"]
 
 

@@ -14,7 +14,14 @@ CASES = [
     (f.K8sMinor, ["1.33", "1.34"], ["1.3", "1.33.2", "1.33\n", "1.٣٣", "2.33"]),
     (f.CpuQuantity, ["250m", "0.5", "2", 2, 0.5], ["fast", "250 m", "250m\n", "٢50m", "1e3", True]),
     (f.MemoryQuantity, ["256Mi", "1Gi", "512M", "0.5Gi"], [250, "250", "256mi", "256Mi\n", "２56Mi", "1Pi"]),
-    (f.Duration, ["15d", "30s", "2w", "1y", "500ms"], ["10 days", "15", "15d\n", "1h30m", "١d"]),
+    (f.Duration, ["15d", "30s", "2w", "1y", "500ms", "1h30m"], ["10 days", "15", "15d\n", "30m1h", "0d", "١d"]),
+    (f.GoDuration, ["72h", "1h30m", "500ms", "1.5h"], ["7d", "72", "72h\n", "h"]),
+    (f.ServiceName, ["db", "a-1"], ["1db", "-a", "Db", "db\n"]),
+    (f.EnvVarName, ["LOG_LEVEL", "a.b", "_X", "-x"], ["1BAD", "A B", "A=B", "", "É"]),
+    (f.IngressHost, ["*", "*.example.com", "shop.example.com", "localhost"], ["", "https://a.io", "a.*.io", "**", "a.io/x"]),
+    (f.RelativePath, ["services/a/Dockerfile", "Dockerfile", "a/..b"], ["/etc/x", "../x", "a/../../x", "a b"]),
+    (f.AppPort, [1, 4000, 65535], [0, 65536, 15001, 15090, 15021]),
+    (f.Replicas, [1, 2**31 - 1], [0, 2**31]),
     (f.Digest, ["sha256:" + "a" * 64], ["sha256:abc", "sha256:" + "A" * 64, "sha256:" + "a" * 64 + "\n"]),
     (f.ImageTag, ["v1.4.2", "latest", "git-0ec5899ea5df"], [".hidden", "a b", "a" * 129, "v1\n", "v١"]),
     (f.Repository, ["ghcr.io/org/name", "localhost:5000/app", "mercari/x"], ["Ghcr.io/x", "x:1.0", "x@sha256:a", "x\n"]),
@@ -24,8 +31,12 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("type_,good,bad", CASES, ids=[str(c[0]) if not hasattr(c[0], "__metadata__") else
-                                                        c[0].__metadata__[-1].name for c in CASES])
+def _name(type_) -> str:
+    rules = [m for m in getattr(type_, "__metadata__", ()) if isinstance(m, f.Rule)]
+    return rules[0].name if rules else repr(type_)
+
+
+@pytest.mark.parametrize("type_,good,bad", CASES, ids=[_name(c[0]) for c in CASES])
 def test_field_accepts_and_refuses(type_, good, bad):
     adapter = TypeAdapter(type_)
     for value in good:

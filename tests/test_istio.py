@@ -150,7 +150,7 @@ def _hash(patch):
 
 
 RESTARTING = [
-    {"istio": {"version": "1.31.2"}},
+    {"istio": {"version": "1.31.2", "allowUnknownVersion": True}},
     {"istio": {"revision": "r1"}},
     {"istio": {"proxy": {"resources": {"requests": {"cpu": "60m", "memory": "64Mi"},
                                        "limits": {"cpu": "500m", "memory": "256Mi"}}}}},
@@ -206,7 +206,7 @@ def test_proxy_change_rolls_every_workload_and_sampling_rolls_none(dev):
 
 # ---------------------------------------------------------------------------------------- canary
 def test_canary_revision_is_a_second_istiod_and_a_per_namespace_choice():
-    ev = evaluate("dev", {"istio": {"canary": {"version": "1.31.2", "revision": "1-31-2"}},
+    ev = evaluate("dev", {"istio": {"allowUnknownVersion": True, "canary": {"version": "1.31.2", "revision": "1-31-2"}},
                           "workloads": {"services": {"item": {"istioRevision": "1-31-2"}}}})
     charts = ev.charts()
     canary = charts["istiod-1-31-2"]
@@ -230,7 +230,7 @@ def test_injection_labels():
 
 
 def test_workloads_get_a_data_plane_value_per_revision():
-    ev = evaluate("dev", {"istio": {"canary": {"version": "1.31.2", "revision": "1-31-2"}},
+    ev = evaluate("dev", {"istio": {"allowUnknownVersion": True, "canary": {"version": "1.31.2", "revision": "1-31-2"}},
                           "workloads": {"services": {"item": {"istioRevision": "1-31-2"}}}})
     item = next(d for d in ev.of_type(DEPLOYMENT) if d.inputs["metadata"]["name"] == "item")
     istiods = {ev.charts()["istiod"].urn, ev.charts()["istiod-1-31-2"].urn}

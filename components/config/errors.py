@@ -81,7 +81,9 @@ def allowed_keys(model: type, loc: tuple[Any, ...]) -> list[str]:
             field = next((f for n, f in current.model_fields.items() if (f.alias or n) == part), None)
             current = field.annotation if field else None
         elif get_origin(current) in (dict, list, tuple):
-            current = get_args(current)[-1]
+            # dict[K, V] -> V; list[X] -> X; tuple[X, ...] -> X (the list index or dict key is `part`)
+            args = [a for a in get_args(current) if a is not Ellipsis]
+            current = args[-1] if args else None
     current = _unwrap(current)
     if isinstance(current, type) and issubclass(current, BaseModel):
         return [f.alias or n for n, f in current.model_fields.items()]

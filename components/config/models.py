@@ -6,24 +6,32 @@ import re
 from pathlib import Path
 from typing import Any, Literal, Optional
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from components import topology as topo
 from components.fields import (
+    MAX_INT32,
     ChartMirror,
     CpuQuantity,
     Digest,
     DnsLabel,
+    DnsName,
     Duration,
+    EnvVarName,
+    GoDuration,
     Hostname,
+    HttpsUrl,
     HttpUrl,
     ImageTag,
+    IngressHost,
     K8sMinor,
     MemoryQuantity,
     OptionalDnsLabel,
+    Replicas,
     Repository,
     SemVer,
     Strict,
+    Text,
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -63,7 +71,7 @@ def resources(cpu: str, memory: str, cpu_limit: str, memory_limit: str) -> Resou
 
 
 class KubernetesConfig(Strict):
-    context: Optional[str] = Field(None, description="kubeconfig context; unset = current context.")
+    context: Optional[Text] = Field(None, description="kubeconfig context; required outside dev.")
     kubeconfig: Optional[str] = Field(None, description="Path to a kubeconfig file; unset = default lookup.")
     version: K8sMinor = Field("1.33", description="Kubernetes minor version of the target cluster, e.g. '1.33'.")
     namespace: Optional[DnsLabel] = Field(None, description="Default namespace for objects that name none.")
@@ -78,6 +86,9 @@ class ChartsConfig(Strict):
         description="Fetch every Helm chart from this mirror instead of upstream: "
         "'oci://registry/path' or 'https://host/path' (air-gapped clusters).",
     )
+    mirror_username: Optional[Text] = Field(None, description="User name for the mirror, if it needs one.")
+    mirror_password: Optional[str] = Field(
+        None, description="Password for the mirror: set it with `pulumi config set --secret --path`.")
 
 
 class CanaryConfig(Strict):
@@ -86,7 +97,7 @@ class CanaryConfig(Strict):
 
 
 class PilotConfig(Strict):
-    replicas: int = Field(1, ge=1, description="istiod replicas (autoscaling is off so this is exact).")
+    replicas: Replicas = Field(1, description="istiod replicas (autoscaling is off so this is exact).")
     resources: Resources = resources("100m", "256Mi", "1", "1Gi")
 
 
@@ -99,7 +110,7 @@ class ProxyConfig(Strict):
 
 class TracingConfig(Strict):
     enabled: bool = Field(True, description="Send spans to the tracing backend (Telemetry API).")
-    sampling: float = Field(1.0, ge=0, le=100, description="Percent of requests traced, 0-100.")
+    sampling: float = Field(1.0, ge=0, le=100, allow_inf_nan=False, description="Percent of requests traced, 0-100.")
 
 
 class AccessLogConfig(Strict):
@@ -108,7 +119,10 @@ class AccessLogConfig(Strict):
 
 
 class IstioConfig(Strict):
-    version: SemVer = Field("1.31.1", description="Istio chart and proxy version.")
+    version: SemVer = Field("1.31.1", description="Istio chart and proxy version (a release listed in "
+                            "components/istio_releases.py).")
+    allow_unknown_version: bool = Field(
+        False, description="Accept Istio versions newer than the releases this program knows (you checked them).")
     revision: OptionalDnsLabel = Field("", description="Revision of the main istiod; '' = the default revision.")
     canary: Optional[CanaryConfig] = Field(None, description="A second istiod for canary upgrades.")
     mtls: Literal["STRICT", "PERMISSIVE"] = Field("STRICT", description="Mesh-wide PeerAuthentication mode.")
@@ -122,7 +136,7 @@ class IstioConfig(Strict):
 
 class StorageConfig(Strict):
     size: MemoryQuantity = Field("10Gi", description="PersistentVolumeClaim size.")
-    storage_class: Optional[str] = Field(None, description="StorageClass; unset = cluster default.")
+    storage_class: Optional[Text] = Field(None, description="StorageClass; unset = cluster default.")
 
 
 class PrometheusConfig(Strict):
@@ -136,17 +150,17 @@ class PrometheusConfig(Strict):
 
 
 class JaegerExternal(Strict):
-    collector_host: str = Field(description="OTLP gRPC collector host, e.g. otel.observability.svc.cluster.local")
+    collector_host: DnsName = Field(description="OTLP gRPC collector host, e.g. otel.observability.svc.cluster.local")
     collector_port: int = Field(4317, ge=1, le=65535)
     query_url: Optional[HttpUrl] = Field(None, description="Jaeger query URL for Kiali, if any.")
 
 
 class JaegerStorage(Strict):
     type: Literal["memory", "badger"] = Field("memory", description="memory (dev) or badger on a volume.")
-    max_traces: int = Field(100000, ge=1000, description="memory: traces kept.")
+    max_traces: int = Field(100000, ge=1000, le=MAX_INT32, description="memory: traces kept.")
     size: MemoryQuantity = Field("10Gi", description="badger: volume size.")
-    storage_class: Optional[str] = None
-    retention: Duration = Field("72h", description="badger: how long spans are kept.")
+    storage_class: Optional[Text] = None
+    retention: GoDuration = Field("72h", description="badger: how long spans are kept (Go duration: no 'd').")
 
 
 class JaegerConfig(Strict):
@@ -166,9 +180,9 @@ class GrafanaConfig(Strict):
 
 
 class OpenIdConfig(Strict):
-    issuer_uri: HttpUrl
-    client_id: str
-    username_claim: str = "email"
+    issuer_uri: HttpsUrl
+    client_id: Text
+    username_claim: Text = "email"
 
 
 class KialiAuth(Strict):
@@ -204,9 +218,10 @@ class IngressConfig(Strict):
     service_type: Literal["NodePort", "LoadBalancer", "ClusterIP"] = Field(
         "LoadBalancer", description="Service type of the gateway.")
     node_port: Optional[int] = Field(None, ge=30000, le=32767, description="HTTP nodePort when NodePort.")
-    hosts: list[str] = Field(default_factory=lambda: ["*"], description="Host names the Gateway serves.")
+    hosts: list[IngressHost] = Field(default_factory=lambda: ["*"], min_length=1,
+                                     description="Host names the Gateway serves ('*', '*.example.com', 'a.example.com').")
     tls: Optional[TlsConfig] = None
-    replicas: int = Field(1, ge=1, description="Gateway replicas (PDB when > 1).")
+    replicas: Replicas = Field(1, description="Gateway replicas (PDB when > 1).")
     resources: Resources = resources("100m", "128Mi", "2", "1Gi")
 
 
@@ -237,8 +252,8 @@ class BuildSource(Strict):
 
 
 class AutoscalingConfig(Strict):
-    min_replicas: int = Field(2, ge=1)
-    max_replicas: int = Field(5, ge=1)
+    min_replicas: Replicas = 2
+    max_replicas: Replicas = 5
     cpu_utilization: int = Field(75, ge=1, le=100, description="Target average CPU, percent of requests.")
 
 
@@ -246,9 +261,10 @@ class WorkloadSettings(Strict):
     """Settings one service may override."""
 
     image: Optional[ImageConfig] = None
-    replicas: Optional[int] = Field(None, ge=1)
+    replicas: Optional[Replicas] = None
     resources: Optional[Resources] = None
-    env: Optional[dict[str, str]] = None
+    env: Optional[dict[EnvVarName, str]] = Field(
+        None, description="Environment variables; a `--secret` value stays secret in the Deployment.")
     autoscaling: Optional[AutoscalingConfig] = None
     istio_revision: Optional[str] = Field(None, description="Inject with this istiod revision (canary).")
 
@@ -256,7 +272,7 @@ class WorkloadSettings(Strict):
 class WorkloadsConfig(Strict):
     registry: Repository = Field("mercari/mercari-microservices-example", description="Image = <registry>/<service>.")
     tag: Optional[ImageTag] = Field("latest", description="Default image tag.")
-    replicas: int = Field(1, ge=1, description="Default replicas per service (PDB when > 1).")
+    replicas: Replicas = Field(1, description="Default replicas per service (PDB when > 1).")
     resources: Resources = Field(resources("100m", "64Mi", "500m", "256Mi"),
                                  description="Default app container resources.")
     autoscaling: Optional[AutoscalingConfig] = Field(
@@ -266,7 +282,7 @@ class WorkloadsConfig(Strict):
         "IfNotPresent", description="Never for images loaded into kind.")
     services: dict[str, WorkloadSettings] = Field(default_factory=dict, description="Per-service overrides.")
     build: Optional[BuildSource] = Field(None, description="Build images from source instead of pulling (dev).")
-    image_pull_secrets: list[str] = Field(default_factory=list, description="Secrets for a private registry.")
+    image_pull_secrets: list[DnsName] = Field(default_factory=list, description="Secrets for a private registry.")
 
 
 class StackConfig(Strict):
@@ -280,3 +296,9 @@ class StackConfig(Strict):
     ingress: IngressConfig = IngressConfig()
     workloads: WorkloadsConfig = WorkloadsConfig()
     topology: topo.Topology = topo.MERCARI
+    _secret_sections: frozenset[str] = PrivateAttr(default_factory=frozenset)
+    """Set by the loader, never by a stack: the `mesh:*` keys the CLI marks secret."""
+
+    @property
+    def secret_sections(self) -> frozenset[str]:
+        return self._secret_sections

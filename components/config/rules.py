@@ -8,21 +8,130 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from components import istio_releases as releases
 from components.config.errors import Problem, key_path
-from components.config.models import BuildSource, Resources, StackConfig
+from components.config.models import ENVIRONMENTS, BuildSource, Resources, StackConfig
 from components.fields import cpu_millis, memory_bytes
 from components.plan import image_problems
+
+SYSTEM_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease", "default")
+CONTROL_PLANE_NAMESPACE = "istio-system"
 
 
 def check_rules(cfg: StackConfig) -> list[Problem]:
     """Every cross-key rule, in a stable order (topology, resources, istio, addons, ingress, workloads)."""
     problems = [Problem(f"mesh:topology.{k}", v, rule) for k, v, rule in cfg.topology.problems()]
     problems += [p for key, res in resource_settings(cfg) for p in _resource_bounds(key, res)]
+    problems += _environment_rules(cfg)
     problems += _istio_rules(cfg)
+    problems += _version_rules(cfg)
     problems += _observability_rules(cfg)
+    problems += _credential_rules(cfg)
     problems += _ingress_rules(cfg)
+    problems += _namespace_rules(cfg)
+    problems += _host_rules(cfg)
     problems += _workload_rules(cfg)
     return problems
+
+
+def _environment_rules(cfg: StackConfig) -> list[Problem]:
+    out = []
+    if cfg.charts.mirror_password is not None and "charts" not in cfg.secret_sections:
+        out.append(Problem("mesh:charts.mirrorPassword", "[not shown]",
+                           "must be a secret: `pulumi config set --secret --path mesh:charts.mirrorPassword <value>`"))
+    if (cfg.charts.mirror_password is None) != (cfg.charts.mirror_username is None):
+        out.append(Problem("mesh:charts.mirrorUsername", cfg.charts.mirror_username,
+                           "set both mirrorUsername and mirrorPassword, or neither"))
+    if cfg.environment != "dev" and not cfg.kubernetes.context:
+        out.append(Problem("mesh:kubernetes.context", None,
+                           f"required in {cfg.environment}: name the cluster's kubeconfig context, so the stack "
+                           "never acts on whatever the operator's current context is"))
+    return out
+
+
+def stack_environment_problem(stack: str, declared: object) -> list[Problem]:
+    """A stack named dev, staging or prod is that environment; it may not declare another."""
+    if stack in ENVIRONMENTS and declared is not None and declared != stack:
+        return [Problem("mesh:environment", declared,
+                        f"stack '{stack}' is the {stack} environment; remove the key or use a stack of another name")]
+    return []
+
+
+def _version_rules(cfg: StackConfig) -> list[Problem]:
+    istio, k8s, out = cfg.istio, cfg.kubernetes.version, []
+    versions = [("mesh:istio.version", istio.version)]
+    if istio.canary:
+        versions.append(("mesh:istio.canary.version", istio.canary.version))
+    for key, version in versions:
+        if not releases.known(version) and not istio.allow_unknown_version:
+            out.append(Problem(key, version, f"not a release this program knows ({releases.known_list()}); for a "
+                                             "newer release set mesh:istio.allowUnknownVersion: true"))
+        elif not releases.supports(version, k8s):
+            supported = ", ".join(releases.RELEASES[releases.minor(version)].kubernetes)
+            out.append(Problem(key, version, f"Istio {releases.minor(version)} does not support Kubernetes {k8s} "
+                                             f"(mesh:kubernetes.version); it supports {supported}"))
+    if istio.canary:
+        skew = abs(releases.minor_number(istio.canary.version) - releases.minor_number(istio.version))
+        if skew > releases.MAX_CANARY_SKEW:
+            out.append(Problem("mesh:istio.canary.version", istio.canary.version,
+                               f"is {skew} minors from mesh:istio.version {istio.version}; two control planes may be "
+                               f"at most {releases.MAX_CANARY_SKEW} minors apart"))
+    return out
+
+
+def _credential_rules(cfg: StackConfig) -> list[Problem]:
+    """No user:password@ in a URL: it would land in plaintext in state, values and ConfigMaps."""
+    obs = cfg.observability
+    urls = [("mesh:charts.mirror", cfg.charts.mirror, "use mesh:charts.mirrorUsername and the secret "
+                                                      "mesh:charts.mirrorPassword (pulumi config set --secret --path)"),
+            ("mesh:observability.prometheus.externalUrl", obs.prometheus.external_url,
+             "this program reaches an external Prometheus without credentials: expose it to the cluster through "
+             "an authenticating proxy and give its in-cluster URL"),
+            ("mesh:observability.jaeger.external.queryUrl", obs.jaeger.external.query_url if obs.jaeger.external
+             else None, "give Kiali an in-cluster query URL that needs no credentials"),
+            ("mesh:observability.kiali.auth.openid.issuerUri",
+             obs.kiali.auth.openid.issuer_uri if obs.kiali.auth.openid else None, "an issuer URL has no credentials")]
+    return [Problem(key, "[a URL with credentials]", f"must not embed user:password@; {instead}")
+            for key, url, instead in urls if url and "@" in url.split("://", 1)[-1].split("/", 1)[0]]
+
+
+def _namespace_rules(cfg: StackConfig) -> list[Problem]:
+    """Each part of the mesh has its own namespace; none takes a system namespace or the control plane's."""
+    claims = [(f"mesh:topology.services[{i}].name", s.name) for i, s in enumerate(cfg.topology.services)]
+    claims.append(("mesh:observability.namespace", cfg.observability.namespace))
+    if cfg.ingress.enabled:
+        claims.append(("mesh:ingress.namespace", cfg.ingress.namespace))
+    owner: dict[str, str] = {}
+    out = []
+    for key, namespace in claims:
+        if namespace in SYSTEM_NAMESPACES or namespace == CONTROL_PLANE_NAMESPACE:
+            whose = "the Istio control plane's" if namespace == CONTROL_PLANE_NAMESPACE else "a Kubernetes system"
+            out.append(Problem(key, namespace, f"must be its own namespace: '{namespace}' is {whose} namespace"))
+        elif namespace in owner and not (key.startswith("mesh:topology") and owner[namespace].startswith("mesh:topology")):
+            out.append(Problem(key, namespace, f"must be its own namespace: {owner[namespace]} already claims it"))
+        owner.setdefault(namespace, key)
+    return out
+
+
+def _host_rules(cfg: StackConfig) -> list[Problem]:
+    """No two routes claim one host; a dashboard never takes the application's public host."""
+    if not cfg.ingress.enabled:
+        return []
+    public = {h: f"mesh:ingress.hosts[{i}]" for i, h in reversed(list(enumerate(cfg.ingress.hosts)))}
+    out = [Problem(f"mesh:ingress.hosts[{i}]", h, f"listed twice (also {public[h]})")
+           for i, h in enumerate(cfg.ingress.hosts) if public[h] != f"mesh:ingress.hosts[{i}]"]
+    dashboards: dict[str, str] = {}
+    for addon in ("grafana", "kiali"):
+        host, key = getattr(cfg.observability, addon).host, f"mesh:observability.{addon}.host"
+        if host is None:
+            continue
+        if host in public:
+            out.append(Problem(key, host, f"is the application's public host ({public[host]}); give the dashboard "
+                                          "its own host name"))
+        elif host in dashboards:
+            out.append(Problem(key, host, f"already routed to another dashboard ({dashboards[host]})"))
+        dashboards.setdefault(host, key)
+    return out
 
 
 def resource_settings(model: BaseModel, loc: tuple[Any, ...] = ()) -> Iterator[tuple[str, Resources]]:
@@ -102,8 +211,6 @@ def _ingress_rules(cfg: StackConfig) -> list[Problem]:
                            "at most one public service: the ingress routes / to it"))
     if public and public[0].port("http") is None:
         out.append(Problem("mesh:topology", public[0].name, "the public service needs an http port for the ingress route"))
-    if ing.namespace in {s.name for s in cfg.topology.services} | {"istio-system", cfg.observability.namespace}:
-        out.append(Problem("mesh:ingress.namespace", ing.namespace, "must be its own namespace, not a service's"))
     return out
 
 
@@ -113,6 +220,9 @@ def _workload_rules(cfg: StackConfig) -> list[Problem]:
     revisions = {cfg.istio.revision} | ({cfg.istio.canary.revision} if cfg.istio.canary else set())
     for name, svc in wl.services.items():
         key = f"mesh:workloads.services.{name}"
+        if svc.image is not None and not svc.image.model_fields_set:
+            out.append(Problem(f"{key}.image", {}, "an empty image block would switch the service from its build or "
+                                                   "default image: set repository, tag or digest, or remove it"))
         if name not in names:
             out.append(Problem(key, name, f"not a service in mesh:topology; services: {', '.join(names)}"))
         if svc.istio_revision is not None and svc.istio_revision not in revisions:

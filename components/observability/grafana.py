@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 import pulumi
 
-from components.charts import GRAFANA_REPO, ChartSource, generated_secret, install, when_ready
+from components.charts import GRAFANA_REPO, ChartSource, Mirror, generated_secret, install, when_ready
 from components.config.models import GrafanaConfig
 from components.observability.endpoints import Endpoint
 
@@ -31,7 +31,7 @@ class GrafanaArgs:
     namespace: str
     prometheus_url: pulumi.Input[str]
     """The Prometheus component's `url` (or the stack's external Prometheus)."""
-    chart_mirror: Optional[str] = None
+    chart_mirror: Optional[Mirror] = None
 
 
 def endpoint(namespace: str) -> Endpoint:

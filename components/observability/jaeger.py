@@ -8,7 +8,7 @@ from typing import Any, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.charts import JAEGER_REPO, ChartSource, install, when_ready
+from components.charts import JAEGER_REPO, ChartSource, Mirror, install, when_ready
 from components.config.models import JaegerConfig, JaegerStorage
 from components.istio_values import TracingTarget
 from components.observability.endpoints import Endpoint
@@ -26,7 +26,7 @@ class JaegerArgs:
     config: JaegerConfig
     """`mesh:observability.jaeger`."""
     namespace: str
-    chart_mirror: Optional[str] = None
+    chart_mirror: Optional[Mirror] = None
 
 
 # Ref: jaeger chart 4.x templates/jaeger/jaeger-service.yaml: ONE Service named

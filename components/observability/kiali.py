@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 import pulumi
 
-from components.charts import KIALI_REPO, ChartSource, generated_secret, install, when_ready
+from components.charts import KIALI_REPO, ChartSource, Mirror, generated_secret, install, when_ready
 from components.config.models import KialiConfig
 from components.istio_values import ROOT_NAMESPACE
 from components.observability.endpoints import Endpoint
@@ -28,7 +28,7 @@ class KialiArgs:
     tracing_url: Optional[pulumi.Input[str]] = None
     """Jaeger query URL (gRPC 16685); None = tracing off in Kiali."""
     grafana_url: Optional[pulumi.Input[str]] = None
-    chart_mirror: Optional[str] = None
+    chart_mirror: Optional[Mirror] = None
 
 
 def endpoint(namespace: str) -> Endpoint:

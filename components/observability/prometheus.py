@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 import pulumi
 
-from components.charts import PROMETHEUS_REPO, ChartSource, install, when_ready
+from components.charts import PROMETHEUS_REPO, ChartSource, Mirror, install, when_ready
 from components.config.models import PrometheusConfig
 from components.observability.endpoints import Endpoint
 
@@ -22,7 +22,7 @@ class PrometheusArgs:
     """`mesh:observability.prometheus`."""
     namespace: str
     """Namespace to install into."""
-    chart_mirror: Optional[str] = None
+    chart_mirror: Optional[Mirror] = None
 
 
 def endpoint(namespace: str) -> Endpoint:

@@ -8,6 +8,7 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.charts import Mirror
 from components.config.models import ObservabilityConfig
 from components.istio_values import TracingTarget
 from components.observability.endpoints import Endpoint
@@ -23,7 +24,7 @@ class ObservabilityArgs:
     """`mesh:observability`."""
     tracing_enabled: bool
     """`mesh:istio.tracing.enabled`: with it off, no Jaeger wiring anywhere."""
-    chart_mirror: Optional[str] = None
+    chart_mirror: Optional[Mirror] = None
 
 
 class Observability(pulumi.ComponentResource):

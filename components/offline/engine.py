@@ -182,26 +182,34 @@ def engine_config(config: dict[str, Any]) -> dict[str, str]:
     return {f"mesh:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
 
 
-def evaluate(stack: str, patch: Optional[dict[str, Any]] = None, config: Optional[dict[str, Any]] = None) -> Evaluation:
-    """Run __main__.py for `stack` (its YAML, deep-merged with `patch`) in a fresh context."""
-    result = attempt(stack, patch, config)
+def evaluate(stack: str, patch: Optional[dict[str, Any]] = None, config: Optional[dict[str, Any]] = None,
+             *, secret: tuple[str, ...] = (), extra: Optional[dict[str, str]] = None) -> Evaluation:
+    """Run __main__.py for `stack` (its YAML, deep-merged with `patch`) in a fresh context.
+
+    `secret`: `mesh:*` keys (without namespace) to mark secret, as `pulumi config set --secret` does
+    (with --path the CLI marks the whole top-level key). `extra`: more engine keys, verbatim
+    (e.g. another namespace, or a flat key set without --path).
+    """
+    result = attempt(stack, patch, config, secret=secret, extra=extra)
     if result.error is not None:
         raise result.error
     return result
 
 
-def attempt(stack: str, patch: Optional[dict[str, Any]] = None, config: Optional[dict[str, Any]] = None) -> Evaluation:
+def attempt(stack: str, patch: Optional[dict[str, Any]] = None, config: Optional[dict[str, Any]] = None,
+            *, secret: tuple[str, ...] = (), extra: Optional[dict[str, str]] = None) -> Evaluation:
     """Like evaluate, but returns the program's exception (if any) with what was registered before it."""
     raw = stack_config(stack) if config is None else config
     raw = merge(raw, patch or {})
-    return contextvars.Context().run(_evaluate, stack, engine_config(raw))
+    keys = [f"mesh:{k}" for k in secret]
+    return contextvars.Context().run(_evaluate, stack, {**engine_config(raw), **(extra or {})}, keys)
 
 
-def _evaluate(stack: str, config: dict[str, str]) -> Evaluation:
+def _evaluate(stack: str, config: dict[str, str], secret_keys: list[str]) -> Evaluation:
     mocks = RecordingMocks()
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project="mesh", stack=stack, preview=False, monitor=monitor)
-    pulumi.runtime.set_all_config(config)
+    pulumi.runtime.set_all_config(config, secret_keys)
     # A real `pulumi up` primes the monitor's feature list before the program runs
     # (pulumi/runtime/stack.py run_in_stack); the mock path does not, so transforms would be refused.
     _sync_await(pulumi.runtime.settings._load_monitor_feature_support())

@@ -18,7 +18,8 @@ mirror, build = mirror_of(cfg.charts), cfg.workloads.build
 on_cluster = pulumi.ResourceOptions(providers={"kubernetes": kubernetes_provider(f"{stack}-cluster", cfg.kubernetes)})
 
 observability = Observability("observability", ObservabilityArgs(
-    config=cfg.observability, tracing_enabled=cfg.istio.tracing.enabled, chart_mirror=mirror), opts=on_cluster)
+    config=cfg.observability, tracing_enabled=cfg.istio.tracing.enabled, chart_mirror=mirror,
+    ingress=cfg.ingress if cfg.ingress.enabled else None), opts=on_cluster)
 control_plane = IstioControlPlane("istio", IstioControlPlaneArgs(
     istio=cfg.istio, chart_mirror=mirror, tracing=observability.tracing_target), opts=on_cluster)
 if cfg.ingress.enabled:

@@ -95,12 +95,6 @@ def install(
     return Chart(name, chart_args(source, mirror, release=release, namespace=namespace, values=values), opts=opts)
 
 
-def when_ready(chart: Chart, value: Any) -> pulumi.Output:
-    """`value` as an Output that resolves once the chart's objects exist, so whoever consumes it
-    (Kiali reading Prometheus' URL, istiod reading the collector address) depends on the chart."""
-    return chart.resources.apply(lambda _: value)
-
-
 def generated_secret(name: str, length: int, parent: pulumi.Resource) -> pulumi.Output[str]:
     """A random alphanumeric value generated once, kept in state, and marked secret."""
     password = random.RandomPassword(name, length=length, special=False, opts=pulumi.ResourceOptions(parent=parent))

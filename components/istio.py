@@ -59,7 +59,7 @@ class IstioControlPlane(pulumi.ComponentResource):
         self.namespace = ns.metadata.name
         base = install(
             f"{name}-base",
-            ChartSource("base", istio.version, ISTIO_REPO),
+            ChartSource("base", iv.crd_version(istio), ISTIO_REPO),
             args.chart_mirror,
             release="istio-base",
             namespace=self.namespace,

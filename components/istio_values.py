@@ -81,6 +81,14 @@ def mesh_config(istio: IstioConfig, tracing: Optional[TracingTarget]) -> dict[st
     return config
 
 
+def crd_version(istio: IstioConfig) -> str:
+    """The `base` chart (the CRDs) at the newer of the main and canary versions: a newer istiod
+    needs its CRD fields, and CRDs stay backward compatible."""
+    # Ref: https://istio.io/latest/docs/setup/upgrade/helm/#canary-upgrade-recommended (upgrade base first)
+    versions = [istio.version] + ([istio.canary.version] if istio.canary else [])
+    return max(versions, key=lambda v: tuple(int(p) for p in v.split(".")))
+
+
 def base_values(default_revision: str) -> dict[str, Any]:
     """Values of the `base` chart (CRDs and the default validating webhook)."""
     return {
@@ -129,11 +137,27 @@ def webhook_ignore_paths(props: Mapping[str, Any]) -> list[str]:
     return [f"webhooks[{i}].clientConfig.caBundle" for i, _ in enumerate(props.get("webhooks") or [])]
 
 
-def ignore_webhook_drift(args: pulumi.ResourceTransformArgs) -> Optional[pulumi.ResourceTransformResult]:
-    """Transform for the Istio charts: ignore the webhook `caBundle` istiod injects.
+# Ready once istiod has patched a CA bundle into at least one webhook: until then an Istio custom
+# resource (validating webhook, failurePolicy Fail) or an injected pod would be refused.
+# Ref: https://github.com/pulumi/pulumi-kubernetes/blob/v4.32.0/provider/pkg/metadata/overrides.go (pulumi.com/waitFor)
+# Ref: https://github.com/kubernetes/client-go/blob/v0.34.0/util/jsonpath/jsonpath.go (filters with !=)
+WAIT_FOR_CA_BUNDLE = 'jsonpath={.webhooks[?(@.clientConfig.caBundle!="")].name}'
 
-    Without it every `pulumi up` would reset the CA bundle and istiod would patch it back:
-    a permanent diff and a window where validation and injection fail.
+
+def with_wait_for_ca_bundle(props: Mapping[str, Any]) -> dict[str, Any]:
+    """The webhook configuration with Pulumi's waitFor annotation (props are not mutated)."""
+    metadata = dict(props.get("metadata") or {})
+    metadata["annotations"] = {**(metadata.get("annotations") or {}), "pulumi.com/waitFor": WAIT_FOR_CA_BUNDLE}
+    return {**props, "metadata": metadata}
+
+
+def ignore_webhook_drift(args: pulumi.ResourceTransformArgs) -> Optional[pulumi.ResourceTransformResult]:
+    """Transform for the Istio charts' webhook configurations.
+
+    Ignore the `caBundle` istiod injects (else every `pulumi up` would reset it and istiod patch it
+    back: a permanent diff and a window where validation and injection fail), and wait until istiod
+    has patched it, so whatever depends on the chart (custom resources, injected namespaces) never
+    races the webhook on the first `pulumi up`.
     """
     if args.type_ not in _WEBHOOK_TYPES:
         return None
@@ -141,7 +165,7 @@ def ignore_webhook_drift(args: pulumi.ResourceTransformArgs) -> Optional[pulumi.
     if not paths:
         return None
     opts = pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(ignore_changes=paths))
-    return pulumi.ResourceTransformResult(props=args.props, opts=opts)
+    return pulumi.ResourceTransformResult(props=with_wait_for_ca_bundle(args.props), opts=opts)
 
 
 def peer_authentication(mode: str) -> dict[str, Any]:

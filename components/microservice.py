@@ -69,10 +69,10 @@ class Microservice(pulumi.ComponentResource):
             )
         k8s.networking.v1.NetworkPolicy(
             f"{name}-netpol", metadata=meta,
-            spec=typed(ws.network_policy_spec(svc, args.plan.caller_namespaces, args.metrics_namespace)), opts=in_ns,
+            spec=typed(ws.network_policy_spec(svc, args.plan.callers, args.metrics_namespace)), opts=in_ns,
         )
         cr_opts = pulumi.ResourceOptions(parent=self, depends_on=[ns, *mesh.crds, *mesh.ready])
-        policies = (("deny", ws.allow_nothing(svc.name)), ("allow", ws.allow_callers(svc, args.plan.caller_principals)))
+        policies = (("deny", ws.allow_nothing(svc.name)), ("allow", ws.allow_callers(svc, args.plan.callers)))
         for role, manifest in policies:
             custom_resource(f"{name}-authz-{role}", manifest, cr_opts)
 

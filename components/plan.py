@@ -117,10 +117,12 @@ def resolve_workload(cfg: StackConfig, service: str) -> Workload:
 
 @dataclass(frozen=True)
 class Caller:
-    """A workload identity allowed to call a service: its namespace and ServiceAccount."""
+    """A workload identity allowed to call a service: its namespace and ServiceAccount, and the
+    ports it may use (None: every port of the service)."""
 
     namespace: str
     service_account: str
+    ports: Optional[tuple[int, ...]] = None
 
     @property
     def principal(self) -> str:
@@ -153,8 +155,9 @@ def plan_services(cfg: StackConfig, ingress: Optional[Caller]) -> list[ServicePl
     plans = []
     for svc in cfg.topology.services:
         allowed = [Caller(c, c) for c in callers[svc.name]]
-        if svc.public and ingress is not None:
-            allowed.append(ingress)
+        http = svc.port("http")
+        if svc.public and ingress is not None and http is not None:
+            allowed.append(Caller(ingress.namespace, ingress.service_account, (http,)))  # the routed port only
         plans.append(ServicePlan(service=svc, workload=resolve_workload(cfg, svc.name),
                                  built=is_built(cfg, svc.name), callers=tuple(allowed)))
     return plans

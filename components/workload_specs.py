@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pulumi
@@ -9,7 +10,7 @@ import pulumi
 from components import topology as topo
 from components.config.models import AutoscalingConfig
 from components.istio_values import RESTART_HASH_ANNOTATION
-from components.plan import Workload
+from components.plan import Caller, Workload
 
 RUN_AS = 65532  # distroless "nonroot"; >= 10000 so it never collides with a host user.
 METRICS_PORTS = (15020, 15090)  # merged Istio + app metrics, Envoy stats (Prometheus scrapes these)
@@ -124,13 +125,20 @@ def hpa_spec(service: topo.Service, auto: AutoscalingConfig) -> dict[str, Any]:
     }
 
 
-def network_policy_spec(service: topo.Service, peer_namespaces: list[str], metrics_namespace: str) -> dict[str, Any]:
-    """Layer-4 twin of the AuthorizationPolicy: only callers' namespaces reach the app ports."""
+def by_ports(service: topo.Service, callers: Sequence[Caller]) -> list[tuple[tuple[int, ...], list[Caller]]]:
+    """Callers grouped by the ports they may use (all of the service's, or their own subset), in order."""
+    groups: dict[tuple[int, ...], list[Caller]] = {}
+    for caller in callers:
+        groups.setdefault(caller.ports or tuple(p.port for p in service.ports), []).append(caller)
+    return list(groups.items())
+
+
+def network_policy_spec(service: topo.Service, callers: Sequence[Caller], metrics_namespace: str) -> dict[str, Any]:
+    """Layer-4 twin of the AuthorizationPolicy: only callers' namespaces reach their ports."""
     by_ns = lambda ns: {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}}  # noqa: E731
-    rules = []
-    if peer_namespaces:
-        rules.append({"from": [by_ns(ns) for ns in peer_namespaces],
-                      "ports": [{"protocol": "TCP", "port": p.port} for p in service.ports]})
+    rules: list[dict[str, Any]] = [
+        {"from": [by_ns(c.namespace) for c in group], "ports": [{"protocol": "TCP", "port": p} for p in ports]}
+        for ports, group in by_ports(service, callers)]
     rules.append({"from": [by_ns(metrics_namespace)], "ports": [{"protocol": "TCP", "port": p} for p in METRICS_PORTS]})
     return {"podSelector": {"matchLabels": {"app": service.name}}, "policyTypes": ["Ingress"], "ingress": rules}
 
@@ -146,8 +154,9 @@ def allow_nothing(namespace: str) -> dict[str, Any]:
     }
 
 
-def allow_callers(service: topo.Service, principals: list[str]) -> dict[str, Any]:
-    """ALLOW exactly the declared callers' mTLS identities, on the service's own ports."""
+def allow_callers(service: topo.Service, callers: Sequence[Caller]) -> dict[str, Any]:
+    """ALLOW exactly the declared callers' mTLS identities, each on its ports. No callers: no rule,
+    so nothing is allowed (an empty `principals` list would match every source)."""
     return {
         "apiVersion": "security.istio.io/v1",
         "kind": "AuthorizationPolicy",
@@ -156,8 +165,9 @@ def allow_callers(service: topo.Service, principals: list[str]) -> dict[str, Any
             "selector": {"matchLabels": {"app": service.name}},
             "action": "ALLOW",
             "rules": [
-                {"from": [{"source": {"principals": sorted(principals)}}],
-                 "to": [{"operation": {"ports": [str(p.port) for p in service.ports]}}]}
+                {"from": [{"source": {"principals": sorted(c.principal for c in group)}}],
+                 "to": [{"operation": {"ports": [str(p) for p in ports]}}]}
+                for ports, group in by_ports(service, callers)
             ],
         },
     }

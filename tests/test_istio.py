@@ -132,7 +132,9 @@ def test_transform_ignores_ca_bundle_of_every_webhook():
                           {"name": "second", "clientConfig": {}}]}
     result = _transform("kubernetes:admissionregistration.k8s.io/v1:ValidatingWebhookConfiguration", props)
     assert result.opts.ignore_changes == ["webhooks[0].clientConfig.caBundle", "webhooks[1].clientConfig.caBundle"]
-    assert result.props == props  # the declared object is unchanged
+    assert {k: v for k, v in result.props.items() if k != "metadata"} == props  # webhooks unchanged
+    assert result.props["metadata"]["annotations"]["pulumi.com/waitFor"] == iv.WAIT_FOR_CA_BUNDLE
+    assert "metadata" not in props  # the input is not mutated
     mutating = _transform("kubernetes:admissionregistration.k8s.io/v1:MutatingWebhookConfiguration",
                           {"webhooks": [{"name": n} for n in "abcd"]})
     assert len(mutating.opts.ignore_changes) == 4

@@ -54,8 +54,10 @@ def test_kiali_points_at_the_real_prometheus_jaeger_and_grafana_services(dev):
     assert ext["prometheus"]["url"] == _service_url(charts["prometheus"], ["server", "fullnameOverride"], 9090)
     assert ext["prometheus"]["url"] == prometheus.endpoint("observability").url
     assert ext["tracing"] == {"enabled": True, "provider": "jaeger", "use_grpc": True,
-                              "internal_url": _service_url(charts["jaeger"], ["fullnameOverride"], 16685)}
-    assert ext["grafana"] == {"enabled": True,
+                              "internal_url": _service_url(charts["jaeger"], ["fullnameOverride"], 16685),
+                              "external_url": "http://localhost:16686/"}
+    # dev's Grafana is anonymous: Kiali needs no credentials to list its dashboards.
+    assert ext["grafana"] == {"enabled": True, "external_url": "http://localhost:3000/",
                               "internal_url": _service_url(charts["grafana"], ["fullnameOverride"], grafana.PORT)}
     assert charts["grafana"].inputs["values"]["service"] == {"port": grafana.PORT}
 
@@ -75,12 +77,39 @@ def test_kiali_auth_and_signing_key(dev, prod):
     dev_values, prod_values = dev.charts()["kiali"].inputs["values"], prod.charts()["kiali"].inputs["values"]
     assert dev_values["auth"] == {"strategy": "anonymous"}
     assert prod_values["auth"] == {"strategy": "openid", "openid": {
-        "issuer_uri": "https://login.example.com/realms/platform", "client_id": "kiali", "username_claim": "email"}}
+        "issuer_uri": "https://login.example.com/realms/platform", "client_id": "kiali", "username_claim": "email",
+        "disable_rbac": True}}
     assert prod_values["deployment"]["view_only_mode"] is True
     keys = [r for r in prod.of_type("random:index/randomPassword:RandomPassword") if "signing-key" in r.name]
     assert len(keys) == 1 and keys[0].inputs["length"] == kiali.SIGNING_KEY_BYTES
     assert kiali.SIGNING_KEY_BYTES in (16, 24, 32)
-    assert "values" in prod.charts()["kiali"].secret_paths
+    # The key reaches Kiali through a Secret mounted where Kiali reads it, never through chart values
+    # (the chart copies its values into ConfigMap `kiali`).
+    assert "values" not in prod.charts()["kiali"].secret_paths
+    assert prod_values["login_token"] == {"signing_key": "secret:kiali-signing-key:value.txt"}
+    secret = next(s for s in prod.of_type("kubernetes:core/v1:Secret") if s.inputs["metadata"]["name"] == "kiali-signing-key")
+    assert secret.secret_paths == ["stringData"] and set(secret.inputs["stringData"]) == {"value.txt"}
+    assert {"name": "kiali-signing-key", "mount": "/kiali-override-secrets/login-token-signing-key"} in \
+        prod_values["deployment"]["custom_secrets"]
+    assert secret.urn in prod.charts()["kiali"].dependencies
+    # prod's Grafana is not anonymous: Kiali gets its admin password the same way.
+    assert prod_values["external_services"]["grafana"]["auth"] == {
+        "type": "basic", "username": "admin", "password": "secret:kiali-grafana-password:value.txt"}
+    assert {"name": "kiali-grafana-password", "mount": "/kiali-override-secrets/grafana-password"} in \
+        prod_values["deployment"]["custom_secrets"]
+    for unread in ("nameOverride", "fullnameOverride", "istio_namespace"):
+        assert unread not in prod_values
+    assert prod_values["deployment"]["instance_name"] == "kiali"
+
+
+def test_an_openid_client_secret_is_a_mounted_secret():
+    patch = {"observability": {"kiali": {"auth": {"openid": {"clientSecret": "s3cr3t"}}}}}
+    ev = evaluate("prod", patch, secret=("observability",))
+    secret = next(s for s in ev.of_type("kubernetes:core/v1:Secret") if s.inputs["metadata"]["name"] == "kiali-oidc")
+    assert secret.inputs["stringData"] == {"oidc-secret": "s3cr3t"} and secret.secret_paths == ["stringData"]
+    values = ev.charts()["kiali"].inputs["values"]
+    assert values["deployment"]["secret_name"] == "kiali-oidc"
+    assert "s3cr3t" not in str(values)
 
 
 def test_kiali_is_token_auth_by_default():
@@ -135,10 +164,17 @@ def test_a_dev_host_uses_the_node_port_and_the_wildcard_gateway():
     assert ev.of_type("kubernetes:networking.istio.io/v1:Gateway")[0].inputs["spec"]["servers"][0]["hosts"] == ["*"]
 
 
-def test_a_chart_that_reads_another_charts_outputs_waits_for_that_chart(dev):
-    charts = {release: chart for release, chart in dev.charts().items()}
+def test_charts_wait_only_for_what_they_need_at_runtime(dev):
+    charts = dev.charts()
     waits = {release: {r for r, c in charts.items() if c.urn in chart.dependencies} for release, chart in charts.items()}
-    assert {"prometheus", "jaeger", "grafana"} <= waits["kiali"]  # URLs of all three
-    assert "prometheus" in waits["grafana"]  # datasource URL
-    assert "jaeger" in waits["istiod"]  # the tracing provider's collector address
+    # Kiali does not start while its tracing backend is unreachable; Service names are known up front,
+    # so nothing else waits: a stuck Jaeger volume cannot block istiod and the mesh.
+    assert waits["kiali"] == {"jaeger"}
+    assert waits["istiod"] == {"istio-base"} and waits["grafana"] == set()
     assert waits["prometheus"] == set() and waits["jaeger"] == set()
+
+
+def test_without_jaeger_kiali_waits_for_no_chart():
+    ev = evaluate("dev", {"istio": {"tracing": {"enabled": False}}})
+    kiali = ev.charts()["kiali"]
+    assert not {c.urn for c in ev.charts().values()} & set(kiali.dependencies)

@@ -8,7 +8,7 @@ from components import workload_specs as ws
 from components.config.loading import parse_stack_config
 from components.config.models import AutoscalingConfig, IngressConfig
 from components.offline.engine import stack_config
-from components.plan import resolve_workload
+from components.plan import Caller, resolve_workload
 from components.topology import MERCARI, Port, Service
 
 GATEWAY, DB = MERCARI.services[0], MERCARI.services[-1]
@@ -73,7 +73,7 @@ def test_deployment_leaves_replicas_to_the_hpa_when_there_is_one(autoscaling, re
 
 @pytest.mark.parametrize("peers,first", [(["customer", "item"], {"customer", "item"}), ([], None)])
 def test_network_policy_admits_callers_then_metrics(peers, first):
-    spec = ws.network_policy_spec(DB, peers, "observability")
+    spec = ws.network_policy_spec(DB, [Caller(p, p) for p in peers], "observability")
     rules = spec["ingress"]
     if first:
         assert {f["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for f in rules[0]["from"]} == first
@@ -83,11 +83,22 @@ def test_network_policy_admits_callers_then_metrics(peers, first):
     assert spec["podSelector"] == {"matchLabels": {"app": "db"}} and spec["policyTypes"] == ["Ingress"]
 
 
-def test_authorization_allows_only_the_given_principals_on_the_services_ports():
-    policy = ws.allow_callers(GATEWAY, ["b", "a"])
+def test_authorization_allows_only_the_given_principals_on_their_ports():
+    callers = [Caller("b", "b"), Caller("a", "a"), Caller("edge", "gw", (4000,))]
+    policy = ws.allow_callers(GATEWAY, callers)
     assert policy["metadata"] == {"name": "allow-callers", "namespace": "gateway"}
-    assert policy["spec"]["rules"] == [{"from": [{"source": {"principals": ["a", "b"]}}],
-                                        "to": [{"operation": {"ports": ["4000", "5000"]}}]}]
+    assert policy["spec"]["rules"] == [
+        {"from": [{"source": {"principals": ["cluster.local/ns/a/sa/a", "cluster.local/ns/b/sa/b"]}}],
+         "to": [{"operation": {"ports": ["4000", "5000"]}}]},
+        {"from": [{"source": {"principals": ["cluster.local/ns/edge/sa/gw"]}}], "to": [{"operation": {"ports": ["4000"]}}]}]
+    netpol = ws.network_policy_spec(GATEWAY, callers, "observability")["ingress"]
+    assert netpol[1] == {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "edge"}}}],
+                         "ports": [{"protocol": "TCP", "port": 4000}]}
+
+
+def test_a_service_nobody_calls_allows_nobody():
+    # An empty `principals` list would match every source; no rule matches none.
+    assert ws.allow_callers(DB, [])["spec"]["rules"] == []
     assert ws.allow_nothing("db")["spec"] == {} and ws.allow_nothing("db")["metadata"]["namespace"] == "db"
 
 

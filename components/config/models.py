@@ -182,7 +182,11 @@ class GrafanaConfig(Strict):
 class OpenIdConfig(Strict):
     issuer_uri: HttpsUrl
     client_id: Text
+    client_secret: Optional[str] = Field(
+        None, description="Confidential client: set with `pulumi config set --secret --path`.")
     username_claim: Text = "email"
+    disable_rbac: bool = Field(description="Required choice: true = every signed-in user sees what Kiali's "
+                                           "ServiceAccount sees; false = the cluster must accept the OIDC token")
 
 
 class KialiAuth(Strict):

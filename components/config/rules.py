@@ -39,6 +39,11 @@ def _environment_rules(cfg: StackConfig) -> list[Problem]:
     if cfg.charts.mirror_password is not None and "charts" not in cfg.secret_sections:
         out.append(Problem("mesh:charts.mirrorPassword", "[not shown]",
                            "must be a secret: `pulumi config set --secret --path mesh:charts.mirrorPassword <value>`"))
+    openid = cfg.observability.kiali.auth.openid
+    if openid and openid.client_secret is not None and "observability" not in cfg.secret_sections:
+        out.append(Problem("mesh:observability.kiali.auth.openid.clientSecret", "[not shown]",
+                           "must be a secret: `pulumi config set --secret --path "
+                           "mesh:observability.kiali.auth.openid.clientSecret <value>`"))
     if (cfg.charts.mirror_password is None) != (cfg.charts.mirror_username is None):
         out.append(Problem("mesh:charts.mirrorUsername", cfg.charts.mirror_username,
                            "set both mirrorUsername and mirrorPassword, or neither"))

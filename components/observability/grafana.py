@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 import pulumi
 
-from components.charts import GRAFANA_REPO, ChartSource, Mirror, generated_secret, install, when_ready
+from components.charts import GRAFANA_REPO, ChartSource, Mirror, generated_secret, install
 from components.config.models import GrafanaConfig
 from components.observability.endpoints import Endpoint
 
@@ -98,5 +98,5 @@ class Grafana(pulumi.ComponentResource):
             values=values(args.config, args.prometheus_url, self.admin_password),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.url = when_ready(self.chart, self.endpoint.url)
+        self.url = pulumi.Output.from_input(self.endpoint.url)  # known up front: nothing waits on it
         self.register_outputs({"url": self.url, "adminPassword": self.admin_password})

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any, Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.charts import JAEGER_REPO, ChartSource, Mirror, install, when_ready
+from components.charts import JAEGER_REPO, ChartSource, Mirror, install
 from components.config.models import JaegerConfig, JaegerStorage
 from components.istio_values import TracingTarget
 from components.observability.endpoints import Endpoint
@@ -17,6 +19,8 @@ FULLNAME = "jaeger"
 OTLP_GRPC_PORT = 4317
 QUERY_HTTP_PORT = 16686
 QUERY_GRPC_PORT = 16685
+METRICS_PORT = 8888
+CONFIG_HASH_LABEL = "mesh/config-hash"
 BADGER_MOUNT = "/badger"
 BADGER_CLAIM = "jaeger-badger"
 
@@ -64,6 +68,12 @@ def user_config(storage: JaegerStorage) -> dict[str, Any]:
     return {
         "service": {
             "extensions": ["jaeger_storage", "jaeger_query", "healthcheckv2"],
+            # The chart annotates the pod for scraping on 8888; the collector's own metrics listen on
+            # localhost unless told otherwise, which leaves Prometheus a target that is always down.
+            # Ref: https://github.com/jaegertracing/jaeger/blob/v2.10.0/cmd/jaeger/config.yaml (service.telemetry)
+            # Ref: https://github.com/jaegertracing/helm-charts/blob/jaeger-4.11.1/charts/jaeger/templates/jaeger/jaeger-deploy.yaml
+            "telemetry": {"metrics": {"level": "detailed", "readers": [
+                {"pull": {"exporter": {"prometheus": {"host": "0.0.0.0", "port": METRICS_PORT}}}}]}},
             "pipelines": {
                 "traces": {"receivers": ["otlp"], "processors": ["batch"], "exporters": ["jaeger_storage_exporter"]}
             },
@@ -86,12 +96,22 @@ def user_config(storage: JaegerStorage) -> dict[str, Any]:
     }
 
 
+def config_hash(config: dict[str, Any]) -> str:
+    """Hash of Jaeger's configuration, as a pod label: the chart's ConfigMap has a fixed name and
+    the pod no checksum, so without it a config change would never restart Jaeger."""
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def values(cfg: JaegerConfig) -> dict[str, Any]:
-    jaeger: dict[str, Any] = {"replicas": 1, "resources": cfg.resources.manifest()}
+    config = user_config(cfg.storage)
+    # Ref: https://github.com/jaegertracing/helm-charts/blob/jaeger-4.11.1/charts/jaeger/templates/jaeger/jaeger-deploy.yaml
+    # (podLabels reach the pod template; podAnnotations do not)
+    jaeger: dict[str, Any] = {"replicas": 1, "resources": cfg.resources.manifest(),
+                              "podLabels": {CONFIG_HASH_LABEL: config_hash(config)}}
     if cfg.storage.type == "badger":
         jaeger["extraVolumes"] = [{"name": "badger", "persistentVolumeClaim": {"claimName": BADGER_CLAIM}}]
         jaeger["extraVolumeMounts"] = [{"name": "badger", "mountPath": BADGER_MOUNT}]
-    return {"fullnameOverride": FULLNAME, "jaeger": jaeger, "userconfig": user_config(cfg.storage)}
+    return {"fullnameOverride": FULLNAME, "jaeger": jaeger, "userconfig": config}
 
 
 def badger_claim(storage: JaegerStorage, namespace: str) -> dict[str, Any]:
@@ -130,11 +150,11 @@ class Jaeger(pulumi.ComponentResource):
         )
         self.collector = collector(args.namespace)
         self.query = query(args.namespace)
-        self.tracing_target = TracingTarget(
-            host=when_ready(self.chart, self.collector.host), port=when_ready(self.chart, self.collector.port)
-        )
-        self.query_url = when_ready(self.chart, self.query.url)
-        self.kiali_url = when_ready(self.chart, query_grpc(args.namespace).url)
+        # Plain values: the Service names are known up front, and nothing needs Jaeger up to start
+        # (a stuck Jaeger volume must not block istiod and with it the whole mesh).
+        self.tracing_target = TracingTarget(host=self.collector.host, port=self.collector.port)
+        self.query_url = pulumi.Output.from_input(self.query.url)
+        self.kiali_url = query_grpc(args.namespace).url
         self.register_outputs(
             {"collectorHost": self.tracing_target.host, "collectorPort": self.tracing_target.port,
              "queryUrl": self.query_url}

@@ -1,4 +1,8 @@
-"""Kiali (`kiali-server` chart, 2.x) wired to the real Prometheus, tracing and Grafana."""
+"""Kiali (`kiali-server` chart, 2.x) wired to the real Prometheus, tracing and Grafana.
+
+Credentials never pass through chart values: the chart copies its values into ConfigMap `kiali`.
+They live in Secrets this component creates; Kiali reads them from the files the chart mounts.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +10,33 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 import pulumi
+import pulumi_kubernetes as k8s
 
-from components.charts import KIALI_REPO, ChartSource, Mirror, generated_secret, install, when_ready
+from components.charts import KIALI_REPO, ChartSource, Mirror, generated_secret, install
 from components.config.models import KialiConfig
-from components.istio_values import ROOT_NAMESPACE
 from components.observability.endpoints import Endpoint
 
 FULLNAME = "kiali"
 PORT = 20001
 WEB_ROOT = "/kiali"
 SIGNING_KEY_BYTES = 32  # Kiali accepts 16, 24 or 32.
+# Ref: https://github.com/kiali/kiali/blob/v2.20.0/config/config.go (overrideSecretsDir, SecretFile*,
+# OidcClientSecretFile): /kiali-override-secrets/<name>/value.txt replaces the ConfigMap value at load;
+# the OIDC client secret is read from /kiali-secret/oidc-secret (the chart mounts deployment.secret_name there).
+OVERRIDES = "/kiali-override-secrets"
+SIGNING_KEY_SECRET = "kiali-signing-key"
+GRAFANA_SECRET = "kiali-grafana-password"
+OIDC_SECRET = "kiali-oidc"
+FROM_FILE = "secret:{name}:value.txt"
+"""What the ConfigMap shows instead of a credential (the file mounted from the Secret replaces it)."""
+
+
+@dataclass(frozen=True)
+class Link:
+    """An addon Kiali talks to (`internal`) and links people to (`external`, opened in a browser)."""
+
+    internal: pulumi.Input[str]
+    external: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -25,9 +46,15 @@ class KialiArgs:
     namespace: str
     prometheus_url: pulumi.Input[str]
     """Required: Kiali without Prometheus shows no graph."""
-    tracing_url: Optional[pulumi.Input[str]] = None
-    """Jaeger query URL (gRPC 16685); None = tracing off in Kiali."""
-    grafana_url: Optional[pulumi.Input[str]] = None
+    tracing: Optional[Link] = None
+    """Jaeger query (gRPC 16685); None = tracing off in Kiali."""
+    grafana: Optional[Link] = None
+    grafana_password: Optional[pulumi.Input[str]] = None
+    """Grafana's admin password, when Grafana is not anonymous: Kiali needs it to list dashboards."""
+    client_secret: Optional[pulumi.Input[str]] = None
+    """The OpenID client secret (a Pulumi secret), when the client is confidential."""
+    wait_for: tuple[pulumi.Resource, ...] = ()
+    """Charts Kiali needs up before it starts (tracing: Kiali does not start without its backend)."""
     chart_mirror: Optional[Mirror] = None
 
 
@@ -43,56 +70,81 @@ def auth_values(cfg: KialiConfig) -> dict[str, Any]:
             "issuer_uri": cfg.auth.openid.issuer_uri,
             "client_id": cfg.auth.openid.client_id,
             "username_claim": cfg.auth.openid.username_claim,
+            # Ref: https://kiali.io/docs/configuration/authentication/openid/ (disable_rbac)
+            "disable_rbac": cfg.auth.openid.disable_rbac,
         }
     return auth
 
 
-def values(
-    cfg: KialiConfig,
-    *,
-    prometheus_url: pulumi.Input[str],
-    tracing_url: Optional[pulumi.Input[str]],
-    grafana_url: Optional[pulumi.Input[str]],
-    signing_key: pulumi.Input[str],
-) -> dict[str, Any]:
+def custom_secrets(grafana_password: bool) -> list[dict[str, str]]:
+    """Secrets the chart mounts where Kiali reads credentials."""
+    mounts = [{"name": SIGNING_KEY_SECRET, "mount": f"{OVERRIDES}/login-token-signing-key"}]
+    if grafana_password:
+        mounts.append({"name": GRAFANA_SECRET, "mount": f"{OVERRIDES}/grafana-password"})
+    return mounts
+
+
+def values(cfg: KialiConfig, *, prometheus_url: pulumi.Input[str], tracing: Optional[Link],
+           grafana: Optional[Link], grafana_password: bool) -> dict[str, Any]:
     """Chart values. Tracing is enabled only with a real backend: Kiali will not start otherwise."""
-    tracing: dict[str, Any] = {"enabled": tracing_url is not None}
-    if tracing_url is not None:
-        tracing.update({"provider": "jaeger", "internal_url": tracing_url, "use_grpc": True})
-    grafana: dict[str, Any] = {"enabled": grafana_url is not None}
-    if grafana_url is not None:
-        grafana["internal_url"] = grafana_url
+    tracing_values: dict[str, Any] = {"enabled": tracing is not None}
+    if tracing is not None:
+        tracing_values.update({"provider": "jaeger", "internal_url": tracing.internal,
+                               "external_url": tracing.external, "use_grpc": True})
+    grafana_values: dict[str, Any] = {"enabled": grafana is not None}
+    if grafana is not None:
+        grafana_values.update({"internal_url": grafana.internal, "external_url": grafana.external})
+    if grafana is not None and grafana_password:
+        grafana_values["auth"] = {"type": "basic", "username": "admin",
+                                  "password": FROM_FILE.format(name=GRAFANA_SECRET)}
     return {
-        "nameOverride": FULLNAME,
-        "fullnameOverride": FULLNAME,
         "auth": auth_values(cfg),
         "deployment": {
+            # Ref: https://github.com/kiali/helm-charts/blob/v2.20.0/kiali-server/templates/_helpers.tpl
+            # (kiali-server.fullname is deployment.instance_name; nameOverride/fullnameOverride are not read)
+            "instance_name": FULLNAME,
             "cluster_wide_access": True,
             "view_only_mode": cfg.view_only,
             "resources": cfg.resources.manifest(),
+            "custom_secrets": custom_secrets(grafana_password),
+            "secret_name": OIDC_SECRET,
         },
         "external_services": {
-            "istio": {"root_namespace": ROOT_NAMESPACE},
             "prometheus": {"url": prometheus_url},
-            "tracing": tracing,
-            "grafana": grafana,
+            "tracing": tracing_values,
+            "grafana": grafana_values,
         },
-        "istio_namespace": ROOT_NAMESPACE,
-        # An empty key makes the chart generate a new random one on every render (a permanent diff).
+        # Non-empty, so the chart does not generate a new random key on every render; the mounted
+        # file replaces it when Kiali loads its config.
         # Ref: https://github.com/kiali/helm-charts/blob/v2.20.0/kiali-server/templates/_helpers.tpl
-        "login_token": {"signing_key": signing_key},
+        "login_token": {"signing_key": FROM_FILE.format(name=SIGNING_KEY_SECRET)},
         "server": {"port": PORT, "web_root": WEB_ROOT},
     }
 
 
+def _secret(resource: str, name: str, namespace: str, data: dict[str, pulumi.Input[str]],
+            parent: pulumi.Resource) -> k8s.core.v1.Secret:
+    return k8s.core.v1.Secret(
+        resource, metadata={"name": name, "namespace": namespace}, type="Opaque",
+        string_data={k: pulumi.Output.secret(v) for k, v in data.items()}, opts=pulumi.ResourceOptions(parent=parent))
+
+
 class Kiali(pulumi.ComponentResource):
-    """Installs Kiali with a generated, stable signing key kept as a Pulumi secret."""
+    """Installs Kiali with a generated, stable signing key kept as a Pulumi secret and a Kubernetes Secret."""
 
     url: pulumi.Output[str]
 
     def __init__(self, name: str, args: KialiArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("mesh:observability:Kiali", name, None, opts)
         self.signing_key = generated_secret(f"{name}-signing-key", SIGNING_KEY_BYTES, self)
+        secrets = [_secret(f"{name}-signing-key-secret", SIGNING_KEY_SECRET, args.namespace,
+                           {"value.txt": self.signing_key}, self)]
+        if args.grafana is not None and args.grafana_password is not None:
+            secrets.append(_secret(f"{name}-grafana-secret", GRAFANA_SECRET, args.namespace,
+                                   {"value.txt": args.grafana_password}, self))
+        if args.client_secret is not None:
+            secrets.append(_secret(f"{name}-oidc-secret", OIDC_SECRET, args.namespace,
+                                   {"oidc-secret": args.client_secret}, self))
         self.endpoint = endpoint(args.namespace)
         self.chart = install(
             f"{name}-chart",
@@ -100,9 +152,9 @@ class Kiali(pulumi.ComponentResource):
             args.chart_mirror,
             release="kiali",
             namespace=args.namespace,
-            values=values(args.config, prometheus_url=args.prometheus_url, tracing_url=args.tracing_url,
-                          grafana_url=args.grafana_url, signing_key=self.signing_key),
-            opts=pulumi.ResourceOptions(parent=self),
+            values=values(args.config, prometheus_url=args.prometheus_url, tracing=args.tracing,
+                          grafana=args.grafana, grafana_password=args.grafana_password is not None),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*secrets, *args.wait_for]),
         )
-        self.url = when_ready(self.chart, self.endpoint.url)
+        self.url = pulumi.Output.from_input(self.endpoint.url)
         self.register_outputs({"url": self.url})

@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 import pulumi
 
-from components.charts import PROMETHEUS_REPO, ChartSource, Mirror, install, when_ready
+from components.charts import PROMETHEUS_REPO, ChartSource, Mirror, install
 from components.config.models import PrometheusConfig
 from components.observability.endpoints import Endpoint
 
@@ -80,5 +80,5 @@ class Prometheus(pulumi.ComponentResource):
             values=values(cfg),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.url = when_ready(self.chart, self.endpoint.url)
+        self.url = pulumi.Output.from_input(self.endpoint.url)  # known up front: nothing waits on it
         self.register_outputs({"url": self.url})

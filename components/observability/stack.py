@@ -9,12 +9,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.charts import Mirror
-from components.config.models import ObservabilityConfig
+from components.config.models import IngressConfig, ObservabilityConfig
+from components.ingress import public_url
 from components.istio_values import TracingTarget
 from components.observability.endpoints import Endpoint
 from components.observability.grafana import Grafana, GrafanaArgs
 from components.observability.jaeger import Jaeger, JaegerArgs
-from components.observability.kiali import Kiali, KialiArgs
+from components.observability.kiali import Kiali, KialiArgs, Link
 from components.observability.prometheus import Prometheus, PrometheusArgs
 
 
@@ -24,6 +25,8 @@ class ObservabilityArgs:
     """`mesh:observability`."""
     tracing_enabled: bool
     """`mesh:istio.tracing.enabled`: with it off, no Jaeger wiring anywhere."""
+    ingress: Optional[IngressConfig] = None
+    """`mesh:ingress` when enabled: dashboards with a host are linked through it."""
     chart_mirror: Optional[Mirror] = None
 
 
@@ -63,35 +66,49 @@ class Observability(pulumi.ComponentResource):
         elif cfg.prometheus.external_url:
             self.prometheus_url = pulumi.Output.from_input(cfg.prometheus.external_url)
 
-        self.tracing_target, tracing_query = None, None
+        self.tracing_target, tracing = None, None
+        kiali_waits: tuple[pulumi.Resource, ...] = ()
         if args.tracing_enabled and cfg.jaeger.enabled:
             jaeger = Jaeger(f"{name}-jaeger", JaegerArgs(config=cfg.jaeger, namespace=ns_name, chart_mirror=mirror),
                             opts=child)
-            self.tracing_target, tracing_query = jaeger.tracing_target, jaeger.kiali_url
+            self.tracing_target = jaeger.tracing_target
+            tracing = Link(jaeger.kiali_url, _browser_url(jaeger.query, None, args.ingress))
+            kiali_waits = (jaeger.chart,)  # Kiali does not start while its tracing backend is unreachable
             self.dashboards["jaeger"] = jaeger.query.port_forward()
         elif args.tracing_enabled and cfg.jaeger.external:
             ext = cfg.jaeger.external
             self.tracing_target = TracingTarget(host=ext.collector_host, port=ext.collector_port)
-            tracing_query = ext.query_url
+            tracing = Link(ext.query_url, ext.query_url) if ext.query_url else None
 
-        grafana_url, self.grafana_admin_password = None, None
+        grafana_link, self.grafana_admin_password = None, None
         if cfg.grafana.enabled and self.prometheus_url is not None:
             grafana = Grafana(f"{name}-grafana", GrafanaArgs(config=cfg.grafana, namespace=ns_name,
                                                              prometheus_url=self.prometheus_url,
                                                              chart_mirror=mirror), opts=child)
-            grafana_url = grafana.url
+            grafana_link = Link(grafana.url, _browser_url(grafana.endpoint, cfg.grafana.host, args.ingress))
             self.grafana_admin_password = grafana.admin_password
             self.dashboards["grafana"] = grafana.endpoint.port_forward()
             if cfg.grafana.host:
                 self.exposed["grafana"] = (cfg.grafana.host, grafana.endpoint)
 
         if cfg.kiali.enabled and self.prometheus_url is not None:
-            kiali = Kiali(f"{name}-kiali", KialiArgs(config=cfg.kiali, namespace=ns_name,
-                                                     prometheus_url=self.prometheus_url, tracing_url=tracing_query,
-                                                     grafana_url=grafana_url, chart_mirror=mirror), opts=child)
+            openid = cfg.kiali.auth.openid
+            kiali = Kiali(f"{name}-kiali", KialiArgs(
+                config=cfg.kiali, namespace=ns_name, prometheus_url=self.prometheus_url, tracing=tracing,
+                grafana=grafana_link, wait_for=kiali_waits, chart_mirror=mirror,
+                # An anonymous Grafana lets Kiali list dashboards without credentials.
+                grafana_password=None if cfg.grafana.anonymous_viewer else self.grafana_admin_password,
+                client_secret=openid.client_secret if openid else None), opts=child)
             self.dashboards["kiali"] = kiali.endpoint.port_forward()
             if cfg.kiali.host:
                 self.exposed["kiali"] = (cfg.kiali.host, kiali.endpoint)
 
         self.register_outputs({"namespace": ns.metadata.name, "prometheusUrl": self.prometheus_url,
                                "dashboards": self.dashboards})
+
+
+def _browser_url(endpoint: Endpoint, host: Optional[str], ingress: Optional[IngressConfig]) -> str:
+    """Where a person's browser opens an addon: its ingress host, else the port-forward address."""
+    if host and ingress is not None:
+        return public_url(ingress, host, endpoint.path)
+    return f"http://localhost:{endpoint.port}{endpoint.path or '/'}"

@@ -68,8 +68,15 @@ def _ints(value: Any) -> Any:
     return value
 
 
+RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
+
+
 class RecordingMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        if args.typ == RANDOM_PASSWORD:
+            # The random provider computes `result`; stand in with a value of the requested length
+            # so chart values carry a string where a real run has one.
+            return f"{args.name}-id", {**args.inputs, "result": "r" * int(args.inputs["length"])}
         return f"{args.name}-id", args.inputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:

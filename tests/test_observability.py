@@ -87,7 +87,8 @@ def test_kiali_auth_and_signing_key(dev, prod):
     # (the chart copies its values into ConfigMap `kiali`).
     assert "values" not in prod.charts()["kiali"].secret_paths
     assert prod_values["login_token"] == {"signing_key": "secret:kiali-signing-key:value.txt"}
-    secret = next(s for s in prod.of_type("kubernetes:core/v1:Secret") if s.inputs["metadata"]["name"] == "kiali-signing-key")
+    secret = next(s for s in prod.of_type("kubernetes:core/v1:Secret")
+                  if s.inputs["metadata"]["name"] == "kiali-signing-key")
     assert secret.secret_paths == ["stringData"] and set(secret.inputs["stringData"]) == {"value.txt"}
     assert {"name": "kiali-signing-key", "mount": "/kiali-override-secrets/login-token-signing-key"} in \
         prod_values["deployment"]["custom_secrets"]

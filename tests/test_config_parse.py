@@ -36,6 +36,13 @@ MORE += [
      "mesh:observability.kiali.auth.openid.issuerUri", "user:password@"),
     ("prod", {"workloads": {"tag": None}}, "mesh:workloads.tag", "needs an image tag or digest"),
 ]
+MORE += [
+    ("dev", {"workloads": {"resources": {"requests": {"cpu": "2", "memory": "64Mi"},
+                                         "limits": {"cpu": "1500m", "memory": "1Gi"}}}},
+     "mesh:workloads.resources.requests.cpu", "must not exceed limits.cpu (1500m)"),
+    ("prod", {"charts": {"mirror": "https://charts.internal", "mirrorUsername": "ci"}},
+     "mesh:charts.mirrorUsername", "set both mirrorUsername and mirrorPassword"),
+]
 MASKED = {"[a URL with credentials]", "[not shown]", "[not read]"}
 
 
@@ -101,3 +108,20 @@ def test_key_path(loc, path):
     assert key_path(loc) == path
 
 
+
+
+def test_requests_equal_to_limits_are_fine():
+    same = {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1000m", "memory": "1024Mi"}}
+    parse_stack_config("dev", merge(stack_config("dev"), {"workloads": {"resources": same}}))
+
+
+@pytest.mark.parametrize("patch,key,value", [
+    ({"observability": {"prometheus": {"enabled": False}}}, "mesh:observability.kiali.enabled", True),
+    ({"observability": {"jaeger": {"enabled": False}}}, "mesh:istio.tracing.enabled", True),
+    ({"observability": {"jaeger": {"external": {"collectorHost": "otel.x"}}}}, "mesh:observability.jaeger.external",
+     {"collectorHost": "otel.x", "collectorPort": 4317, "queryUrl": None}),
+])
+def test_a_rule_across_keys_names_the_value_that_breaks_it(patch, key, value):
+    with pytest.raises(ConfigError) as info:
+        parse_stack_config("dev", merge(stack_config("dev"), patch))
+    assert next(p for p in info.value.problems if p.key == key).value == value

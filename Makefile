@@ -53,6 +53,16 @@ up: $(if $(filter dev,$(STACK)),cluster-if-missing) stack-select policy/venv/.in
 preview: stack-select policy/venv/.installed
 	pulumi preview --stack "$(STACK)" --diff $(POLICY)
 
+# Render STACK's manifests into rendered/STACK without touching its cluster or its state: a stack of
+# its own (STACK-render) with a copy of STACK's config, in render mode (no context, no kubeconfig).
+render: stack-select
+	pulumi stack select --create "$(STACK)-render"
+	pulumi config cp --stack "$(STACK)" --dest "$(STACK)-render"
+	pulumi config set --stack "$(STACK)-render" mesh:environment "$(STACK)"
+	pulumi config set --stack "$(STACK)-render" --path mesh:kubernetes.renderYamlTo "$(CURDIR)/rendered/$(STACK)"
+	pulumi up --stack "$(STACK)-render" --yes --skip-preview
+	@echo "rendered/$(STACK)/ holds the manifests; Secrets there are plaintext: keep the directory out of git"
+
 $(BIN)/kind:
 	mkdir -p $(BIN)
 	curl -fsSLo $@ "https://kind.sigs.k8s.io/dl/v$(KIND_VERSION)/kind-$$(uname | tr A-Z a-z)-$$(uname -m | sed 's/x86_64/amd64/;s/aarch64/arm64/')"

@@ -22,18 +22,20 @@ observability = Observability("observability", ObservabilityArgs(
     ingress=cfg.ingress if cfg.ingress.enabled else None), opts=on_cluster)
 control_plane = IstioControlPlane("istio", IstioControlPlaneArgs(
     istio=cfg.istio, chart_mirror=mirror, tracing=observability.tracing_target), opts=on_cluster)
+gateway = None
 if cfg.ingress.enabled:
     routes = tuple(ing.Route(name, host, ep.host, ep.port) for name, (host, ep) in observability.exposed.items())
-    ing.IngressGateway("ingress", ing.IngressArgs(
+    gateway = ing.IngressGateway("ingress", ing.IngressArgs(
         config=cfg.ingress, version=cfg.istio.version, public_service=cfg.topology.public_services()[0],
         mesh=control_plane.data_plane(), routes=routes, chart_mirror=mirror), opts=on_cluster)
 
 tag = content_tag(build) if build else None  # once per stack: hashing a checkout is not free
+rendering = cfg.kubernetes.render_yaml_to is not None  # a render builds nothing: it names the image a build makes
 for plan in plan_services(cfg, ing.identity(cfg.ingress) if cfg.ingress.enabled else None):
     name = plan.service.name
-    image = ImageBuild(f"{name}-image", ImageBuildArgs(
-        service=plan.service, build=build, repository=f"{cfg.workloads.registry}/{name}", tag=tag,
-    )).ref if plan.built and build and tag else None
+    repository = f"{cfg.workloads.registry}/{name}"
+    image = None if not (plan.built and build and tag) else f"{repository}:{tag}" if rendering else ImageBuild(
+        f"{name}-image", ImageBuildArgs(service=plan.service, build=build, repository=repository, tag=tag)).ref
     Microservice(name, MicroserviceArgs(
         plan=plan, mesh=control_plane.data_plane(plan.workload.istio_revision),
         metrics_namespace=cfg.observability.namespace, image=image), opts=on_cluster)
@@ -43,7 +45,8 @@ pulumi.export("istioRevision", cfg.istio.revision or "default")
 pulumi.export("restartHash", control_plane.data_plane().restart_hash)
 pulumi.export("dashboards", {**observability.dashboards, **{
     name: ing.public_url(cfg.ingress, host, ep.path) for name, (host, ep) in observability.exposed.items()}})
-if cfg.ingress.enabled:
+if gateway is not None:
     pulumi.export("ingress", ing.address(cfg.ingress))
+    pulumi.export("ingressTls", gateway.tls)
 if observability.grafana_admin_password is not None:
     pulumi.export("grafanaAdminPassword", observability.grafana_admin_password)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pulumi
 import pulumi_kubernetes as k8s
 
 from components.config.models import KubernetesConfig
@@ -19,9 +20,12 @@ def provider_args(cfg: KubernetesConfig) -> k8s.ProviderArgs:
     # (the get_env defaults) and
     # https://github.com/pulumi/pulumi-kubernetes/blob/v4.32.0/provider/pkg/provider/provider.go#L872
     # (an empty kubeconfig means the default loading rules)
+    rendering = cfg.render_yaml_to is not None
     return k8s.ProviderArgs(
-        context=cfg.context,
-        kubeconfig=cfg.kubeconfig or "",
+        # The provider refuses cluster arguments together with renderYamlToDirectory.
+        # Ref: https://github.com/pulumi/pulumi-kubernetes/blob/v4.32.0/provider/pkg/provider/provider.go#L400
+        context=None if rendering else cfg.context,
+        kubeconfig="" if rendering else cfg.kubeconfig or "",
         namespace=cfg.namespace,
         render_yaml_to_directory=cfg.render_yaml_to,
         # Server-side apply (the default in v4) lets istiod own the fields it patches.
@@ -39,4 +43,7 @@ def provider_args(cfg: KubernetesConfig) -> k8s.ProviderArgs:
 
 def kubernetes_provider(name: str, cfg: KubernetesConfig) -> k8s.Provider:
     """One provider per stack, so each stack can only ever touch its own cluster."""
+    if cfg.render_yaml_to is not None:
+        pulumi.log.warn(f"render mode: manifests are written to {cfg.render_yaml_to}/, Secrets included as "
+                        "plaintext files (base64 is not encryption); keep that directory out of git")
     return k8s.Provider(name, args=provider_args(cfg))

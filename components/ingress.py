@@ -61,9 +61,13 @@ def public_url(cfg: IngressConfig, host: str, path: str = "") -> str:
 
 
 def address(cfg: IngressConfig) -> str:
-    """Where the public service answers: a URL on kind, else how to find the load balancer."""
+    """Where the public service answers: localhost on kind, its URL when a host is named, else how
+    to find the load balancer's address."""
     if cfg.service_type == "NodePort":
         return public_url(cfg.model_copy(update={"tls": None}), "localhost")
+    named = [h for h in cfg.hosts if "*" not in h]
+    if named:
+        return public_url(cfg, named[0])
     return f"kubectl -n {cfg.namespace} get svc {RELEASE}  # external address"
 
 
@@ -121,6 +125,35 @@ def gateway(cfg: IngressConfig, namespace: str, routes: tuple[Route, ...] = ()) 
     }
 
 
+def certificate(cfg: IngressConfig, namespace: str, routes: tuple[Route, ...]) -> dict[str, Any]:
+    """A cert-manager Certificate for every host the gateway serves, into the gateway's credential."""
+    # Ref: https://cert-manager.io/docs/usage/certificate/
+    assert cfg.tls is not None and cfg.tls.cert_manager is not None
+    issuer = cfg.tls.cert_manager
+    return {
+        "apiVersion": "cert-manager.io/v1",
+        "kind": "Certificate",
+        "metadata": {"name": cfg.tls.credential_name, "namespace": namespace},
+        "spec": {
+            "secretName": cfg.tls.credential_name,
+            "dnsNames": [h for h in gateway_hosts(cfg, routes) if h != "*"],
+            "issuerRef": {"name": issuer.issuer, "kind": issuer.issuer_kind, "group": "cert-manager.io"},
+        },
+    }
+
+
+def tls_status(cfg: IngressConfig, routes: tuple[Route, ...]) -> str:
+    """What the operator must know about the gateway's TLS credential (a stack output)."""
+    if cfg.tls is None:
+        return "no TLS: the gateway serves plain HTTP"
+    secret = f"{cfg.namespace}/{cfg.tls.credential_name}"
+    if cfg.tls.cert_manager is not None:
+        return f"cert-manager issues Secret {secret} ({cfg.tls.cert_manager.issuer_kind} {cfg.tls.cert_manager.issuer})"
+    hosts = ", ".join(gateway_hosts(cfg, routes))
+    return (f"create Secret {secret} (type kubernetes.io/tls, covering {hosts}) before traffic flows: "
+            "the gateway serves no HTTPS until it exists")
+
+
 def _route(name: str, namespace: str, hosts: list[str], destination: str, port: Any) -> dict[str, Any]:
     return {
         "apiVersion": "networking.istio.io/v1",
@@ -173,9 +206,13 @@ class IngressGateway(pulumi.ComponentResource):
         )
         cr_opts = pulumi.ResourceOptions(parent=self, depends_on=[ns, chart, *mesh.crds, *mesh.ready])
         custom_resource(f"{name}-gateway", gateway(cfg, cfg.namespace, args.routes), cr_opts)
+        if cfg.tls is not None and cfg.tls.cert_manager is not None:
+            custom_resource(f"{name}-certificate", certificate(cfg, cfg.namespace, args.routes),
+                            pulumi.ResourceOptions(parent=self, depends_on=[ns]))
+        self.tls = tls_status(cfg, args.routes)
         custom_resource(f"{name}-route", virtual_service(cfg, cfg.namespace, args.public_service), cr_opts)
         for route in args.routes:
             custom_resource(f"{name}-route-{route.name}", route_virtual_service(route, cfg.namespace), cr_opts)
         self.identity = identity(cfg)
-        self.register_outputs({"namespace": self.namespace, "principal": self.identity.principal,
+        self.register_outputs({"namespace": self.namespace, "principal": self.identity.principal, "tls": self.tls,
                                "service": f"{RELEASE}.{cfg.namespace}.svc.cluster.local"})

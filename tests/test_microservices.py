@@ -168,3 +168,20 @@ def test_readme_diagram_matches_the_topology():
 
 def test_principal_format():
     assert iv.principal("catalog", "catalog") == "cluster.local/ns/catalog/sa/catalog"
+
+
+def test_tls_credential_is_requested_from_cert_manager_when_asked():
+    ev = evaluate("prod", {"ingress": {"tls": {"certManager": {"issuer": "letsencrypt"}}}})
+    (cert,) = ev.of_type("kubernetes:cert-manager.io/v1:Certificate")
+    assert cert.inputs["metadata"] == {"name": "mercari-tls", "namespace": "istio-ingress"}
+    assert cert.inputs["spec"] == {"secretName": "mercari-tls", "dnsNames": ["mercari.example.com", "kiali.example.com"],
+                                   "issuerRef": {"name": "letsencrypt", "kind": "ClusterIssuer", "group": "cert-manager.io"}}
+    assert ev.outputs["ingressTls"].startswith("cert-manager issues Secret istio-ingress/mercari-tls")
+
+
+def test_without_cert_manager_the_output_says_which_secret_to_create(prod):
+    assert prod.of_type("kubernetes:cert-manager.io/v1:Certificate") == []
+    assert prod.outputs["ingressTls"] == (
+        "create Secret istio-ingress/mercari-tls (type kubernetes.io/tls, covering mercari.example.com, "
+        "kiali.example.com) before traffic flows: the gateway serves no HTTPS until it exists")
+    assert prod.outputs["ingress"] == "https://mercari.example.com/"

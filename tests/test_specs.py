@@ -115,6 +115,7 @@ def test_public_url(cfg, host, path, url):
 @pytest.mark.parametrize("cfg,address", [
     ({"serviceType": "NodePort", "nodePort": 30000, "tls": {"credentialName": "t"}}, "http://localhost:30000/"),
     ({"serviceType": "LoadBalancer"}, "kubectl -n istio-ingress get svc istio-ingress  # external address"),
+    ({"hosts": ["*.a.io", "shop.a.io"], "tls": {"credentialName": "t"}}, "https://shop.a.io/"),
 ])
 def test_address(cfg, address):
     assert ing.address(IngressConfig(**cfg)) == address

@@ -6,7 +6,7 @@ import pytest
 from validators import validate_istio, validate_kubernetes
 
 from components.charts import GRAFANA_REPO, ISTIO_REPO, JAEGER_REPO, KIALI_REPO, PROMETHEUS_REPO
-from components.offline.engine import STACKS, evaluate, stack_config
+from components.offline.engine import STACKS, attempt, evaluate, stack_config
 
 PROVIDER = "pulumi:providers:kubernetes"
 COMPONENT_PREFIX = "mesh:"
@@ -114,9 +114,32 @@ def test_secrets_stay_secret(ev):
     assert all(r.secret_paths == ["stringData"] for r in ev.of_type("kubernetes:core/v1:Secret"))
 
 
-def test_render_mode_writes_manifests_instead_of_applying():
-    ev = evaluate("staging", {"kubernetes": {"renderYamlTo": "rendered/staging"}})
-    assert ev.of_type(PROVIDER)[0].inputs["renderYamlToDirectory"] == "rendered/staging"
+@pytest.mark.parametrize("stack", STACKS)
+def test_render_mode_runs_in_a_stack_of_its_own_without_cluster_arguments(stack):
+    # What `make render STACK=<stack>` sets up: a copy of the stack's config in <stack>-render.
+    patch = {"environment": stack, "kubernetes": {"renderYamlTo": f"rendered/{stack}"}}
+    ev = evaluate(f"{stack}-render", patch, config=stack_config(stack))
+    provider = ev.of_type(PROVIDER)[0].inputs
+    assert provider["renderYamlToDirectory"] == f"rendered/{stack}"
+    # The provider's CheckConfig rejects context, cluster or kubeconfig beside renderYamlToDirectory.
+    assert "context" not in provider and provider["kubeconfig"] == "" and "cluster" not in provider
+    assert ev.of_type("docker-build:index:Image") == [] and ev.of_type("command:local:Command") == []
+
+
+def test_a_live_stack_never_switches_to_render_mode():
+    result = attempt("prod", {"kubernetes": {"renderYamlTo": "rendered/prod"}})
+    assert result.error.keys == ["mesh:kubernetes.renderYamlTo"] and result.resources == []
+    assert "make render STACK=prod" in str(result.error)
+
+
+def test_a_dev_render_names_the_image_the_build_would_make():
+    patch = {"environment": "dev", "kubernetes": {"renderYamlTo": "rendered/dev"}}
+    ev = evaluate("dev-render", patch, config=stack_config("dev"))
+    commit = stack_config("dev")["workloads"]["build"]["commit"]
+    images = {d.inputs["spec"]["template"]["spec"]["containers"][0]["image"]
+              for d in ev.of_type("kubernetes:apps/v1:Deployment")}
+    assert images == {f"mercari/mercari-microservices-example/{s}:git-{commit[:12]}"
+                      for s in ("gateway", "authority", "catalog", "customer", "item", "db")}
 
 
 def test_provider_namespace_default_is_passed():

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from components.config.errors import ConfigError, Problem, key_path, most_specific, problem
 from components.config.models import ENVIRONMENTS, NAMESPACE, StackConfig
-from components.config.rules import check_rules, stack_environment_problem
+from components.config.rules import check_rules, render_problem, stack_environment_problem
 
 SECRET = "[secret]"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -63,6 +63,8 @@ def parse_stack_config(stack: str, raw: Mapping[str, Any] | RawConfig) -> StackC
     data = dict(raw.values)
     problems = cli_problems(data, raw.foreign) + control_problems(data)
     problems += stack_environment_problem(stack, data.get("environment"))
+    kubernetes = data.get("kubernetes")
+    problems += render_problem(stack, kubernetes.get("renderYamlTo") if isinstance(kubernetes, dict) else None)
     if "environment" not in data:
         if stack not in ENVIRONMENTS:
             problems.append(Problem("mesh:environment", None,

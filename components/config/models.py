@@ -76,7 +76,8 @@ class KubernetesConfig(Strict):
     version: K8sMinor = Field("1.33", description="Kubernetes minor version of the target cluster, e.g. '1.33'.")
     namespace: Optional[DnsLabel] = Field(None, description="Default namespace for objects that name none.")
     render_yaml_to: Optional[str] = Field(
-        None, description="Write manifests to this directory instead of applying them (review, GitOps)."
+        None, description="Render stacks only (`make render STACK=...` makes one): write manifests to this "
+                          "directory instead of applying them; context and kubeconfig are then not used."
     )
 
 
@@ -211,9 +212,17 @@ class ObservabilityConfig(Strict):
     kiali: KialiConfig = KialiConfig()
 
 
+class CertManagerConfig(Strict):
+    issuer: DnsLabel = Field(description="cert-manager issuer that signs the gateway's certificate.")
+    issuer_kind: Literal["ClusterIssuer", "Issuer"] = Field("ClusterIssuer", description="Kind of that issuer.")
+
+
 class TlsConfig(Strict):
     credential_name: DnsLabel = Field(description="Secret in the ingress namespace holding the certificate.")
     redirect_http: bool = Field(True, description="Redirect HTTP to HTTPS.")
+    cert_manager: Optional[CertManagerConfig] = Field(
+        None, description="cert-manager is installed: request the certificate from this issuer. "
+                          "Unset: you create the Secret (the `ingressTls` output says which).")
 
 
 class IngressConfig(Strict):

@@ -47,11 +47,23 @@ def _environment_rules(cfg: StackConfig) -> list[Problem]:
     if (cfg.charts.mirror_password is None) != (cfg.charts.mirror_username is None):
         out.append(Problem("mesh:charts.mirrorUsername", cfg.charts.mirror_username,
                            "set both mirrorUsername and mirrorPassword, or neither"))
-    if cfg.environment != "dev" and not cfg.kubernetes.context:
+    if cfg.environment != "dev" and not cfg.kubernetes.context and not cfg.kubernetes.render_yaml_to:
         out.append(Problem("mesh:kubernetes.context", None,
                            f"required in {cfg.environment}: name the cluster's kubeconfig context, so the stack "
                            "never acts on whatever the operator's current context is"))
     return out
+
+
+def render_problem(stack: str, render_to: object) -> list[Problem]:
+    """Render mode only in a stack of its own: switching a live stack's provider to rendering
+    replaces the provider, which deletes every resource it owns from the cluster."""
+    # Ref: https://github.com/pulumi/pulumi-kubernetes/blob/v4.32.0/provider/pkg/provider/provider.go#L533
+    # (a changed renderYamlToDirectory replaces the provider)
+    if render_to is not None and stack in ENVIRONMENTS:
+        return [Problem("mesh:kubernetes.renderYamlTo", render_to,
+                        f"never on the live stack '{stack}': `make render STACK={stack}` renders it in a stack "
+                        f"of its own ({stack}-render)")]
+    return []
 
 
 def stack_environment_problem(stack: str, declared: object) -> list[Problem]:

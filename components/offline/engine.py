@@ -153,11 +153,11 @@ class Evaluation:
         return {r.inputs["name"]: r for r in self.of_type("kubernetes:helm.sh/v4:Chart")}
 
     def kubernetes_objects(self) -> list[Registered]:
-        """Every built-in Kubernetes object the program itself declares (not charts, not Istio CRs)."""
+        """Every built-in Kubernetes object the program itself declares (not charts, not custom resources)."""
         return [
             r for r in self.resources
             if r.type.startswith("kubernetes:") and not r.type.startswith("kubernetes:helm.sh")
-            and ".istio.io/" not in r.type
+            and ".istio.io/" not in r.type and "cert-manager.io/" not in r.type
         ]
 
     def istio_resources(self) -> list[Registered]:

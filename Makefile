@@ -17,7 +17,7 @@ export PATH  := $(BIN):$(PATH)
 export PULUMI_BACKEND_URL        ?= file://$(CURDIR)/.pulumi-state
 export PULUMI_CONFIG_PASSPHRASE  ?= local-dev-only
 
-.PHONY: up preview cluster cluster-if-missing stack-select test check bench docs venv clean help
+.PHONY: up preview render cluster cluster-if-missing stack-select test check chart-check mutate bench docs venv clean help
 
 help:
 	@echo "make up       deploy the $(STACK) stack (creates the kind cluster for dev when missing)"
@@ -104,6 +104,18 @@ check:
 	.venv-test/bin/mypy
 	.venv-test/bin/mypy policy
 	CHECKOV=$(CURDIR)/.venv-scan/bin/checkov .venv-test/bin/python -m pytest -p no:cloudcoil -q tests
+
+# Render every pinned chart with the values the program passes and check the output (schema, unread
+# values, kubernetes-validate, policy pack, checkov, wiring, downloads at pod start). Pulls the charts
+# (needs the network) unless CHARTS_DIR holds <chart>-<version>/ directories.
+chart-check:
+	@test -x .venv-test/bin/python || $(MAKE) test
+	.venv-test/bin/python -m components.offline.chart_check $(if $(CHARTS_DIR),--charts-dir $(CHARTS_DIR))
+
+# Mutation testing of the pure modules (pyproject.toml [tool.mutmut]); tens of minutes on 2 cores.
+mutate:
+	@test -x .venv-test/bin/python || $(MAKE) test
+	.venv-test/bin/mutmut run; .venv-test/bin/mutmut results
 
 bench:
 	@test -x .venv-test/bin/python || $(MAKE) test

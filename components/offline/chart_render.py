@@ -43,9 +43,19 @@ def render_text(path: Path, values: dict[str, Any], release: str, namespace: str
     return {k: v for k, v in out.items() if not k.endswith("NOTES.txt") and not any(k.endswith(s) for s in skip)}
 
 
-def objects(rendered: dict[str, str]) -> list[dict[str, Any]]:
-    """The Kubernetes objects in a render."""
-    return [doc for text in rendered.values() for doc in yaml.safe_load_all(text) if isinstance(doc, dict) and doc]
+CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "PriorityClass",
+                  "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "StorageClass",
+                  "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "PersistentVolume"}
+
+
+def objects(rendered: dict[str, str], namespace: str) -> list[dict[str, Any]]:
+    """The Kubernetes objects in a render, namespaced ones in `namespace` when their template names
+    none (as Pulumi's Chart v4 and `helm install` place them)."""
+    out = [doc for text in rendered.values() for doc in yaml.safe_load_all(text) if isinstance(doc, dict) and doc]
+    for obj in out:
+        if obj.get("kind") not in CLUSTER_SCOPED:
+            obj.setdefault("metadata", {}).setdefault("namespace", namespace)
+    return out
 
 
 def schema_problems(path: Path, values: dict[str, Any]) -> list[str]:

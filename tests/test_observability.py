@@ -57,20 +57,32 @@ def test_kiali_points_at_the_real_prometheus_jaeger_and_grafana_services(dev):
                               "internal_url": _service_url(charts["jaeger"], ["fullnameOverride"], 16685),
                               "external_url": "http://localhost:16686/"}
     # dev's Grafana is anonymous: Kiali needs no credentials to list its dashboards.
+    dashboards = ext["grafana"].pop("dashboards")
     assert ext["grafana"] == {"enabled": True, "external_url": "http://localhost:3000/",
                               "internal_url": _service_url(charts["grafana"], ["fullnameOverride"], grafana.PORT)}
+    assert len(dashboards) == 8
     assert charts["grafana"].inputs["values"]["service"] == {"port": grafana.PORT}
 
 
-def test_grafana_reads_the_same_prometheus_and_imports_the_istio_dashboards(dev, prod):
+def test_grafana_reads_the_same_prometheus_and_ships_the_programs_dashboards(dev, prod):
     values = prod.charts()["grafana"].inputs["values"]
     source = values["datasources"]["datasources.yaml"]["datasources"][0]
     assert source["url"] == prometheus.endpoint("observability").url and source["type"] == "prometheus"
-    dashboards = values["dashboards"]["istio"]
-    assert {d["gnetId"] for d in dashboards.values()} == {7639, 7636, 7630, 11829, 7645}
+    assert source["uid"] == "prometheus"
+    # Nothing is downloaded at pod start: no `dashboards` value (it adds the chart's download init container).
+    assert "dashboards" not in values and "gnetId" not in str(values) and "downloadDashboards" not in values
+    maps = {m.inputs["metadata"]["name"]: m for m in prod.of_type("kubernetes:core/v1:ConfigMap")}
+    mounts = values["extraConfigmapMounts"]
+    assert {m["configMap"] for m in mounts} == set(maps) and len(maps) == 2 + 6  # overview, control plane, 6 services
+    assert all(m["mountPath"].startswith(grafana.DASHBOARD_ROOT + "/") and m["readOnly"] for m in mounts)
+    provider = values["dashboardProviders"]["dashboardproviders.yaml"]["providers"][0]
+    assert provider["options"]["path"] == grafana.DASHBOARD_ROOT
+    assert {m.urn for m in maps.values()} <= set(prod.charts()["grafana"].dependencies)
     assert values["grafana.ini"]["auth.anonymous"] == {"enabled": False, "org_role": "Viewer"}
     assert "values" in prod.charts()["grafana"].secret_paths
     assert dev.charts()["grafana"].inputs["values"]["grafana.ini"]["auth.anonymous"]["enabled"] is True
+    kiali_links = prod.charts()["kiali"].inputs["values"]["external_services"]["grafana"]["dashboards"]
+    assert {"name": "Mesh overview"} in kiali_links and {"name": "Service gateway"} in kiali_links
 
 
 def test_kiali_auth_and_signing_key(dev, prod):

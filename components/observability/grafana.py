@@ -1,27 +1,27 @@
-"""Grafana (grafana-community `grafana` chart) with the Istio dashboards on Prometheus."""
+"""Grafana (grafana-community `grafana` chart) on Prometheus, with the dashboards the program builds.
+
+The dashboards ship with the program as ConfigMaps mounted into the pod: nothing is downloaded at
+pod start (the chart's `dashboards` value would add an init container that fetches them).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import pulumi
+import pulumi_kubernetes as k8s
 
 from components.charts import GRAFANA_REPO, ChartSource, Mirror, generated_secret, install
 from components.config.models import GrafanaConfig
+from components.observability.dashboards import DATASOURCE_UID
 from components.observability.endpoints import Endpoint
 
 FULLNAME = "grafana"
 PORT = 3000
 DATASOURCE = "Prometheus"
-# Ref: https://grafana.com/orgs/istio/dashboards (Istio's dashboards published on grafana.com).
-DASHBOARDS = {
-    "istio-mesh": 7639,
-    "istio-service": 7636,
-    "istio-workload": 7630,
-    "istio-performance": 11829,
-    "istio-control-plane": 7645,
-}
+DASHBOARD_ROOT = "/var/lib/grafana/dashboards/mesh"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,6 +31,8 @@ class GrafanaArgs:
     namespace: str
     prometheus_url: pulumi.Input[str]
     """The Prometheus component's `url` (or the stack's external Prometheus)."""
+    dashboards: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """File name -> dashboard JSON (components.observability.dashboards)."""
     chart_mirror: Optional[Mirror] = None
 
 
@@ -39,17 +41,28 @@ def endpoint(namespace: str) -> Endpoint:
     return Endpoint(FULLNAME, namespace, PORT)
 
 
-def values(cfg: GrafanaConfig, prometheus_url: pulumi.Input[str], admin_password: pulumi.Input[str]) -> dict[str, Any]:
-    """Chart values: a Prometheus datasource, the Istio dashboards, a generated admin password."""
+def config_map_name(dashboard: str) -> str:
+    return f"grafana-dashboard-{dashboard}"[:63].rstrip("-")
+
+
+def dashboard_mounts(names: list[str]) -> list[dict[str, Any]]:
+    """One ConfigMap per dashboard (each stays far below the 1 MiB ConfigMap limit), each in its own
+    directory under the provider's path (the file provider scans it recursively)."""
+    # Ref: https://github.com/grafana-community/helm-charts/blob/grafana-11.1.0/charts/grafana/templates/_pod.tpl
+    # (extraConfigmapMounts)
+    return [{"name": config_map_name(n), "configMap": config_map_name(n), "mountPath": f"{DASHBOARD_ROOT}/{n}",
+             "readOnly": True} for n in names]
+
+
+def values(cfg: GrafanaConfig, prometheus_url: pulumi.Input[str], admin_password: pulumi.Input[str],
+           dashboards: list[str]) -> dict[str, Any]:
+    """Chart values: a Prometheus datasource (by uid), the program's dashboards, a generated admin password."""
     return {
         "fullnameOverride": FULLNAME,
         "adminUser": "admin",
         "adminPassword": admin_password,
         "service": {"port": PORT},
         "testFramework": {"enabled": False},
-        # Ref: grafana chart values.yaml `downloadDashboards.resources` (init container fetching gnetIds).
-        "downloadDashboards": {"resources": {"requests": {"cpu": "10m", "memory": "32Mi"},
-                                             "limits": {"cpu": "100m", "memory": "64Mi"}}},
         "resources": cfg.resources.manifest(),
         "grafana.ini": {
             "analytics": {"check_for_updates": False, "reporting_enabled": False},
@@ -60,8 +73,8 @@ def values(cfg: GrafanaConfig, prometheus_url: pulumi.Input[str], admin_password
             "datasources.yaml": {
                 "apiVersion": 1,
                 "datasources": [
-                    {"name": DATASOURCE, "type": "prometheus", "url": prometheus_url, "access": "proxy",
-                     "isDefault": True, "editable": False}
+                    {"name": DATASOURCE, "uid": DATASOURCE_UID, "type": "prometheus", "url": prometheus_url,
+                     "access": "proxy", "isDefault": True, "editable": False}
                 ],
             }
         },
@@ -69,13 +82,12 @@ def values(cfg: GrafanaConfig, prometheus_url: pulumi.Input[str], admin_password
             "dashboardproviders.yaml": {
                 "apiVersion": 1,
                 "providers": [
-                    {"name": "istio", "orgId": 1, "folder": "Istio", "type": "file", "disableDeletion": True,
-                     "options": {"path": "/var/lib/grafana/dashboards/istio"}}
+                    {"name": "mesh", "orgId": 1, "folder": "Mesh", "type": "file", "disableDeletion": True,
+                     "options": {"path": DASHBOARD_ROOT}}
                 ],
             }
         },
-        # Ref: grafana chart README "dashboards.<provider>.<name>.gnetId".
-        "dashboards": {"istio": {n: {"gnetId": g, "datasource": DATASOURCE} for n, g in DASHBOARDS.items()}},
+        "extraConfigmapMounts": dashboard_mounts(dashboards),
     }
 
 
@@ -89,14 +101,23 @@ class Grafana(pulumi.ComponentResource):
         super().__init__("mesh:observability:Grafana", name, None, opts)
         self.admin_password = generated_secret(f"{name}-admin-password", 32, self)
         self.endpoint = endpoint(args.namespace)
+        maps = [
+            k8s.core.v1.ConfigMap(
+                f"{name}-dashboard-{board}",
+                metadata={"name": config_map_name(board), "namespace": args.namespace,
+                          "labels": {"app.kubernetes.io/part-of": "mesh-dashboards"}},
+                data={f"{board}.json": json.dumps(content, sort_keys=True)},
+                opts=pulumi.ResourceOptions(parent=self))
+            for board, content in args.dashboards.items()
+        ]
         self.chart = install(
             f"{name}-chart",
             ChartSource("grafana", args.config.chart_version, GRAFANA_REPO),
             args.chart_mirror,
             release="grafana",
             namespace=args.namespace,
-            values=values(args.config, args.prometheus_url, self.admin_password),
-            opts=pulumi.ResourceOptions(parent=self),
+            values=values(args.config, args.prometheus_url, self.admin_password, list(args.dashboards)),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=maps),
         )
         self.url = pulumi.Output.from_input(self.endpoint.url)  # known up front: nothing waits on it
         self.register_outputs({"url": self.url, "adminPassword": self.admin_password})

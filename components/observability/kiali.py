@@ -33,10 +33,12 @@ FROM_FILE = "secret:{name}:value.txt"
 
 @dataclass(frozen=True)
 class Link:
-    """An addon Kiali talks to (`internal`) and links people to (`external`, opened in a browser)."""
+    """An addon Kiali talks to (`internal`) and links people to (`external`, opened in a browser);
+    for Grafana, the titles of the dashboards Kiali links to."""
 
     internal: pulumi.Input[str]
     external: str
+    dashboards: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,6 +96,9 @@ def values(cfg: KialiConfig, *, prometheus_url: pulumi.Input[str], tracing: Opti
     grafana_values: dict[str, Any] = {"enabled": grafana is not None}
     if grafana is not None:
         grafana_values.update({"internal_url": grafana.internal, "external_url": grafana.external})
+        if grafana.dashboards:
+            # Ref: https://github.com/kiali/kiali/blob/v2.20.0/config/config.go (GrafanaConfig.Dashboards)
+            grafana_values["dashboards"] = [{"name": title} for title in grafana.dashboards]
     if grafana is not None and grafana_password:
         grafana_values["auth"] = {"type": "basic", "username": "admin",
                                   "password": FROM_FILE.format(name=GRAFANA_SECRET)}

@@ -12,11 +12,13 @@ from components.charts import Mirror
 from components.config.models import IngressConfig, ObservabilityConfig
 from components.ingress import public_url
 from components.istio_values import TracingTarget
+from components.observability.dashboards import all_dashboards
 from components.observability.endpoints import Endpoint
 from components.observability.grafana import Grafana, GrafanaArgs
 from components.observability.jaeger import Jaeger, JaegerArgs
 from components.observability.kiali import Kiali, KialiArgs, Link
 from components.observability.prometheus import Prometheus, PrometheusArgs
+from components.topology import MERCARI, Topology
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -25,6 +27,8 @@ class ObservabilityArgs:
     """`mesh:observability`."""
     tracing_enabled: bool
     """`mesh:istio.tracing.enabled`: with it off, no Jaeger wiring anywhere."""
+    topology: Topology = MERCARI
+    """The call graph: the dashboards are built from it."""
     ingress: Optional[IngressConfig] = None
     """`mesh:ingress` when enabled: dashboards with a host are linked through it."""
     chart_mirror: Optional[Mirror] = None
@@ -82,10 +86,12 @@ class Observability(pulumi.ComponentResource):
 
         grafana_link, self.grafana_admin_password = None, None
         if cfg.grafana.enabled and self.prometheus_url is not None:
+            boards = all_dashboards(args.topology)
             grafana = Grafana(f"{name}-grafana", GrafanaArgs(config=cfg.grafana, namespace=ns_name,
-                                                             prometheus_url=self.prometheus_url,
+                                                             prometheus_url=self.prometheus_url, dashboards=boards,
                                                              chart_mirror=mirror), opts=child)
-            grafana_link = Link(grafana.url, _browser_url(grafana.endpoint, cfg.grafana.host, args.ingress))
+            grafana_link = Link(grafana.url, _browser_url(grafana.endpoint, cfg.grafana.host, args.ingress),
+                                tuple(b["title"] for b in boards.values()))
             self.grafana_admin_password = grafana.admin_password
             self.dashboards["grafana"] = grafana.endpoint.port_forward()
             if cfg.grafana.host:

@@ -228,10 +228,12 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--charts-dir", type=Path, help="local chart sources instead of pulling them")
     parser.add_argument("--kiali-keys", type=Path, default=KIALI_KEYS, help="Kiali server config keys (JSON)")
     parser.add_argument("--checkov", help="checkov binary (default: .venv-scan/bin/checkov if present)")
+    parser.add_argument("--no-checkov", action="store_true", help="skip checkov (faster)")
     args = parser.parse_args(argv)
     keys = json.loads(args.kiali_keys.read_text())["tree"] if args.kiali_keys.is_file() else None
     report = Report()
-    scanner = args.checkov or next((str(p) for p in [ROOT / ".venv-scan" / "bin" / "checkov"] if p.exists()), None)
+    scanner = None if args.no_checkov else args.checkov or next(
+        (str(p) for p in [ROOT / ".venv-scan" / "bin" / "checkov"] if p.exists()), None)
     for stack in args.stack or STACKS:
         check_stack(stack, args.charts_dir, keys, report, scanner)
     for name, count in report.rendered.items():

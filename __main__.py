@@ -10,7 +10,7 @@ from components.image_build import ImageBuild, ImageBuildArgs, content_tag
 from components.istio import IstioControlPlane, IstioControlPlaneArgs
 from components.microservice import Microservice, MicroserviceArgs
 from components.observability.stack import Observability, ObservabilityArgs
-from components.plan import plan_services
+from components.plan import objectives, plan_services
 
 stack = pulumi.get_stack()
 cfg = parse_stack_config(stack, read_pulumi_config())  # ConfigError: a clear message, nothing registered
@@ -19,7 +19,8 @@ on_cluster = pulumi.ResourceOptions(providers={"kubernetes": kubernetes_provider
 
 observability = Observability("observability", ObservabilityArgs(
     config=cfg.observability, tracing_enabled=cfg.istio.tracing.enabled, chart_mirror=mirror,
-    topology=cfg.topology, ingress=cfg.ingress if cfg.ingress.enabled else None), opts=on_cluster)
+    topology=cfg.topology, objectives=objectives(cfg), ingress=cfg.ingress if cfg.ingress.enabled else None),
+    opts=on_cluster)
 control_plane = IstioControlPlane("istio", IstioControlPlaneArgs(
     istio=cfg.istio, chart_mirror=mirror, tracing=observability.tracing_target), opts=on_cluster)
 gateway = None

@@ -14,6 +14,7 @@ from components import topology as topo
 from components.config.errors import Problem
 from components.config.models import AutoscalingConfig, ImageConfig, Resources, StackConfig
 from components.istio_values import principal
+from components.observability.slo import Objective
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,25 @@ def resolve_workload(cfg: StackConfig, service: str) -> Workload:
         image_pull_secrets=tuple(wl.image_pull_secrets),
         secret_env="workloads" in cfg.secret_sections,
     )
+
+
+# Defaults per environment (dev tolerates more: it runs one replica of everything on a laptop).
+SLO_DEFAULTS = {"dev": Objective(99.0, 1000), "staging": Objective(99.5, 500), "prod": Objective(99.9, 300)}
+
+
+def objective(cfg: StackConfig, service: str) -> Objective:
+    """The service's objectives: its override, else the stack's, else the environment's default."""
+    default = SLO_DEFAULTS[cfg.environment]
+    layers = [cfg.workloads.slo, *([own.slo] if (own := cfg.workloads.services.get(service)) and own.slo else [])]
+    availability, latency = default.availability, default.latency_p99_ms
+    for layer in layers:
+        availability = layer.availability if layer.availability is not None else availability
+        latency = layer.latency_p99_ms if layer.latency_p99_ms is not None else latency
+    return Objective(availability, latency)
+
+
+def objectives(cfg: StackConfig) -> dict[str, Objective]:
+    return {s.name: objective(cfg, s.name) for s in cfg.topology.services}
 
 
 @dataclass(frozen=True)

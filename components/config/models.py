@@ -140,6 +140,12 @@ class StorageConfig(Strict):
     storage_class: Optional[Text] = Field(None, description="StorageClass; unset = cluster default.")
 
 
+class AlertmanagerConfig(Strict):
+    webhook_url: Optional[HttpUrl] = Field(
+        None, description="Receiver webhook (Slack, PagerDuty, ...): a secret, `pulumi config set --secret --path`; "
+                          "unset = alerts only in Alertmanager's UI.")
+
+
 class PrometheusConfig(Strict):
     enabled: bool = Field(True, description="Install Prometheus in the cluster.")
     external_url: Optional[HttpUrl] = Field(None, description="Use this Prometheus instead of installing one.")
@@ -147,6 +153,8 @@ class PrometheusConfig(Strict):
     retention: Duration = Field("15d", description="How long samples are kept (duration).")
     scrape_interval: Duration = Field("15s", description="Global scrape interval (duration).")
     storage: Optional[StorageConfig] = Field(None, description="Persistent volume; unset = emptyDir.")
+    alertmanager: Optional[AlertmanagerConfig] = Field(
+        None, description="Install Alertmanager for the SLO alerts (off unless set; off in dev).")
     resources: Resources = resources("100m", "512Mi", "1", "2Gi")
 
 
@@ -270,6 +278,14 @@ class AutoscalingConfig(Strict):
     cpu_utilization: int = Field(75, ge=1, le=100, description="Target average CPU, percent of requests.")
 
 
+class SloConfig(Strict):
+    """Objectives; unset fields fall back to the stack's, then to the environment's defaults."""
+
+    availability: Optional[float] = Field(None, gt=0, lt=100, allow_inf_nan=False,
+                                          description="Percent of inbound requests that succeed, e.g. 99.9.")
+    latency_p99_ms: Optional[int] = Field(None, ge=1, le=MAX_INT32, description="p99 latency bound (ms).")
+
+
 class WorkloadSettings(Strict):
     """Settings one service may override."""
 
@@ -280,6 +296,7 @@ class WorkloadSettings(Strict):
         None, description="Environment variables; a `--secret` value stays secret in the Deployment.")
     autoscaling: Optional[AutoscalingConfig] = None
     istio_revision: Optional[str] = Field(None, description="Inject with this istiod revision (canary).")
+    slo: Optional[SloConfig] = Field(None, description="This service's objectives.")
 
 
 class WorkloadsConfig(Strict):
@@ -296,6 +313,8 @@ class WorkloadsConfig(Strict):
     services: dict[str, WorkloadSettings] = Field(default_factory=dict, description="Per-service overrides.")
     build: Optional[BuildSource] = Field(None, description="Build images from source instead of pulling (dev).")
     image_pull_secrets: list[DnsName] = Field(default_factory=list, description="Secrets for a private registry.")
+    slo: SloConfig = Field(SloConfig(), description="Objectives of every service: availability %, p99 latency ms "
+                                                    "(defaults: dev 99/1000, staging 99.5/500, prod 99.9/300).")
 
 
 class StackConfig(Strict):

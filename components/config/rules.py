@@ -39,6 +39,13 @@ def _environment_rules(cfg: StackConfig) -> list[Problem]:
     if cfg.charts.mirror_password is not None and "charts" not in cfg.secret_sections:
         out.append(Problem("mesh:charts.mirrorPassword", "[not shown]",
                            "must be a secret: `pulumi config set --secret --path mesh:charts.mirrorPassword <value>`"))
+    alertmanager = cfg.observability.prometheus.alertmanager
+    if alertmanager and alertmanager.webhook_url and "observability" not in cfg.secret_sections:
+        out.append(Problem("mesh:observability.prometheus.alertmanager.webhookUrl", "[not shown]",
+                           "must be a secret (a webhook URL is a credential): `pulumi config set --secret --path "
+                           "mesh:observability.prometheus.alertmanager.webhookUrl <url>`"))
+    if alertmanager is not None and cfg.environment == "dev":
+        out.append(Problem("mesh:observability.prometheus.alertmanager", {}, "off in dev: nobody is paged for a laptop"))
     openid = cfg.observability.kiali.auth.openid
     if openid and openid.client_secret is not None and "observability" not in cfg.secret_sections:
         out.append(Problem("mesh:observability.kiali.auth.openid.clientSecret", "[not shown]",

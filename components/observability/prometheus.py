@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import pulumi
@@ -22,6 +22,8 @@ class PrometheusArgs:
     """`mesh:observability.prometheus`."""
     namespace: str
     """Namespace to install into."""
+    rules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Rule files (components.observability.slo.rule_files)."""
     chart_mirror: Optional[Mirror] = None
 
 
@@ -31,7 +33,27 @@ def endpoint(namespace: str) -> Endpoint:
     return Endpoint(FULLNAME, namespace, PORT)
 
 
-def values(cfg: PrometheusConfig) -> dict[str, Any]:
+def alertmanager_values(cfg: PrometheusConfig) -> dict[str, Any]:
+    """The chart's Alertmanager subchart: off unless configured; one route to the webhook receiver."""
+    if cfg.alertmanager is None:
+        return {"enabled": False}
+    receiver: dict[str, Any] = {"name": "mesh"}
+    if cfg.alertmanager.webhook_url:
+        # Ref: https://prometheus.io/docs/alerting/latest/configuration/#webhook_config
+        receiver["webhook_configs"] = [{"url": pulumi.Output.secret(cfg.alertmanager.webhook_url),
+                                        "send_resolved": True}]
+    return {
+        "enabled": True,
+        "persistence": {"enabled": False},
+        "resources": SIDECAR_RESOURCES,
+        # Ref: https://github.com/prometheus-community/helm-charts/blob/prometheus-28.0.0/charts/alertmanager/values.yaml
+        "config": {"receivers": [receiver],
+                   "route": {"receiver": "mesh", "group_by": ["alertname", "service", "severity"],
+                             "group_wait": "30s", "group_interval": "5m", "repeat_interval": "4h"}},
+    }
+
+
+def values(cfg: PrometheusConfig, rules: Optional[dict[str, dict[str, Any]]] = None) -> dict[str, Any]:
     """Chart values: server only; the chart's `kubernetes-pods` job scrapes istiod (pod
     annotations prometheus.io/port=15014) and every sidecar's merged metrics (injection rewrites
     the annotations to 15020 /stats/prometheus)."""
@@ -42,7 +64,11 @@ def values(cfg: PrometheusConfig) -> dict[str, Any]:
         if cfg.storage.storage_class:
             storage["storageClass"] = cfg.storage.storage_class
     return {
-        "alertmanager": {"enabled": False},
+        "alertmanager": alertmanager_values(cfg),
+        # The SLO rules, in the rule files the chart's default server config loads.
+        # Ref: https://github.com/prometheus-community/helm-charts/blob/prometheus-28.0.0/charts/prometheus/values.yaml
+        # (serverFiles)
+        "serverFiles": dict(rules or {}),
         "prometheus-pushgateway": {"enabled": False},
         "kube-state-metrics": {"enabled": False},
         "prometheus-node-exporter": {"enabled": False},
@@ -77,7 +103,7 @@ class Prometheus(pulumi.ComponentResource):
             args.chart_mirror,
             release="prometheus",
             namespace=args.namespace,
-            values=values(cfg),
+            values=values(cfg, args.rules),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.url = pulumi.Output.from_input(self.endpoint.url)  # known up front: nothing waits on it

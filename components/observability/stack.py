@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 import pulumi
@@ -18,6 +18,7 @@ from components.observability.grafana import Grafana, GrafanaArgs
 from components.observability.jaeger import Jaeger, JaegerArgs
 from components.observability.kiali import Kiali, KialiArgs, Link
 from components.observability.prometheus import Prometheus, PrometheusArgs
+from components.observability.slo import Objective, rule_files
 from components.topology import MERCARI, Topology
 
 
@@ -28,7 +29,9 @@ class ObservabilityArgs:
     tracing_enabled: bool
     """`mesh:istio.tracing.enabled`: with it off, no Jaeger wiring anywhere."""
     topology: Topology = MERCARI
-    """The call graph: the dashboards are built from it."""
+    """The call graph: the dashboards and SLO rules are built from it."""
+    objectives: dict[str, Objective] = field(default_factory=dict)
+    """Each service's objectives (components.plan.objectives)."""
     ingress: Optional[IngressConfig] = None
     """`mesh:ingress` when enabled: dashboards with a host are linked through it."""
     chart_mirror: Optional[Mirror] = None
@@ -63,8 +66,9 @@ class Observability(pulumi.ComponentResource):
 
         self.prometheus_url = None
         if cfg.prometheus.enabled:
-            prom = Prometheus(f"{name}-prometheus", PrometheusArgs(config=cfg.prometheus, namespace=ns_name,
-                                                                  chart_mirror=mirror), opts=child)
+            prom = Prometheus(f"{name}-prometheus", PrometheusArgs(
+                config=cfg.prometheus, namespace=ns_name, chart_mirror=mirror,
+                rules=rule_files(args.topology, args.objectives)), opts=child)
             self.prometheus_url = prom.url
             self.dashboards["prometheus"] = prom.endpoint.port_forward()
         elif cfg.prometheus.external_url:

@@ -125,6 +125,8 @@ IngressHost = _field("ingress host", rf"\*|(\*\.)?({_DNS_LABEL}\.)*{_DNS_LABEL}"
                      "('*.example.com') or '*' for every host")
 DnsName = _field("DNS name", rf"({_DNS_LABEL}\.)*{_DNS_LABEL}",
                  "must be a DNS name like 'otel-collector.monitoring.svc.cluster.local' (not a URL)")
+ScrapeSource = _field("namespace or CIDR", rf"{_DNS_LABEL}|([0-9]{{1,3}}\.){{3}}[0-9]{{1,3}}/[0-9]{{1,2}}",
+                      "must be a namespace name or an IPv4 CIDR like '10.0.0.0/8'")
 # Printable ASCII without spaces: no control characters, nothing a shell or YAML would mangle.
 Text = _field("text", r"[!-~]+", "must be non-empty printable ASCII without spaces")
 RelativePath = _field("relative path", r"(?!/)(?!.*(^|/)\.\.(/|$))[A-Za-z0-9._/-]+",

@@ -8,12 +8,13 @@ from typing import Any, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components import network_policies as np
 from components import topology as topo
 from components.charts import ISTIO_REPO, ChartSource, Mirror, install
 from components.config.models import IngressConfig
 from components.istio import DataPlane
 from components.istio_values import RESTART_HASH_ANNOTATION
-from components.manifests import custom_resource
+from components.manifests import custom_resource, network_policies
 from components.plan import Caller
 
 RELEASE = "istio-ingress"
@@ -44,6 +45,8 @@ class IngressArgs:
     """The main istiod revision: the gateway's pods are injected by it and roll with its hash."""
     routes: tuple[Route, ...] = ()
     """Extra hosts (dashboards) served by the same Gateway."""
+    scrapers: tuple[str, ...] = ("observability",)
+    """Namespaces (or CIDRs) allowed to scrape the gateway's proxy metrics."""
     chart_mirror: Optional[Mirror] = None
 
 
@@ -210,6 +213,8 @@ class IngressGateway(pulumi.ComponentResource):
             custom_resource(f"{name}-certificate", certificate(cfg, cfg.namespace, args.routes),
                             pulumi.ResourceOptions(parent=self, depends_on=[ns]))
         self.tls = tls_status(cfg, args.routes)
+        network_policies(name, np.ingress_gateway(cfg.namespace, args.scrapers),
+                         pulumi.ResourceOptions(parent=self, depends_on=[ns]))
         custom_resource(f"{name}-route", virtual_service(cfg, cfg.namespace, args.public_service), cr_opts)
         for route in args.routes:
             custom_resource(f"{name}-route-{route.name}", route_virtual_service(route, cfg.namespace), cr_opts)

@@ -10,9 +10,10 @@ import pulumi_kubernetes as k8s
 from pulumi_kubernetes.helm.v4 import Chart
 
 from components import istio_values as iv
+from components import network_policies as np
 from components.charts import ISTIO_REPO, ChartSource, Mirror, install
 from components.config.models import IstioConfig
-from components.manifests import custom_resource
+from components.manifests import custom_resource, network_policies
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -23,6 +24,10 @@ class IstioControlPlaneArgs:
     """`mesh:charts.mirror`: fetch the Istio charts from here instead of upstream."""
     tracing: Optional[iv.TracingTarget] = None
     """The tracing backend's collector (its outputs); None = no tracing provider at all."""
+    scrapers: tuple[str, ...] = ("observability",)
+    """Namespaces (or CIDRs) allowed to scrape istiod."""
+    observability_namespace: str = "observability"
+    """Where Kiali runs (it reads istiod's status)."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,8 @@ class IstioControlPlane(pulumi.ComponentResource):
             for rev, version in versions.items()
         }
 
+        network_policies(name, np.control_plane(iv.ROOT_NAMESPACE, args.scrapers, args.observability_namespace),
+                         pulumi.ResourceOptions(parent=self, depends_on=[ns]))
         cr_opts = pulumi.ResourceOptions(parent=self, depends_on=[base, *istiods])
         custom_resource(f"{name}-mtls", iv.peer_authentication(istio.mtls), cr_opts)
         custom_resource(f"{name}-telemetry", iv.mesh_telemetry(istio, args.tracing is not None), cr_opts)

@@ -17,6 +17,13 @@ def typed(manifest: dict[str, Any]) -> Any:
     return cast(Any, manifest)
 
 
+def network_policies(name: str, manifests: list[dict[str, Any]], opts: pulumi.ResourceOptions) -> None:
+    """Declare NetworkPolicies built by components.network_policies, named `<name>-netpol-<policy>`."""
+    for m in manifests:
+        k8s.networking.v1.NetworkPolicy(f"{name}-netpol-{m['metadata']['name']}", metadata=m["metadata"],
+                                        spec=typed(m["spec"]), opts=opts)
+
+
 def custom_resource(name: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
     return k8s.apiextensions.CustomResource(
         name,

@@ -8,9 +8,10 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components import network_policies as np
 from components import workload_specs as ws
 from components.istio import DataPlane
-from components.manifests import custom_resource, typed
+from components.manifests import custom_resource, network_policies, typed
 from components.plan import ServicePlan
 
 
@@ -20,8 +21,8 @@ class MicroserviceArgs:
     """The service, its pod settings and its callers, as `components.plan` resolved them."""
     mesh: DataPlane
     """Injection labels, restart hash and the readiness every pod must wait for."""
-    metrics_namespace: str = "observability"
-    """Where Prometheus runs (allowed to scrape the proxy metrics ports)."""
+    scrapers: tuple[str, ...] = ("observability",)
+    """Namespaces (or CIDRs) allowed to scrape the proxy metrics ports: Prometheus'."""
     image: Optional[pulumi.Input[str]] = None
     """A built image (ImageBuild.ref) instead of the workload's registry image."""
 
@@ -69,8 +70,9 @@ class Microservice(pulumi.ComponentResource):
             )
         k8s.networking.v1.NetworkPolicy(
             f"{name}-netpol", metadata=meta,
-            spec=typed(ws.network_policy_spec(svc, args.plan.callers, args.metrics_namespace)), opts=in_ns,
+            spec=typed(ws.network_policy_spec(svc, args.plan.callers, args.scrapers)), opts=in_ns,
         )
+        network_policies(name, [np.default_deny(svc.name)], in_ns)
         cr_opts = pulumi.ResourceOptions(parent=self, depends_on=[ns, *mesh.crds, *mesh.ready])
         policies = (("deny", ws.allow_nothing(svc.name)), ("allow", ws.allow_callers(svc, args.plan.callers)))
         for role, manifest in policies:

@@ -116,6 +116,11 @@ def resolve_workload(cfg: StackConfig, service: str) -> Workload:
     )
 
 
+def scrapers(cfg: StackConfig) -> tuple[str, ...]:
+    """Who may scrape metrics ports: the addons' namespace (Prometheus), plus any configured outside one."""
+    return (cfg.observability.namespace, *cfg.observability.prometheus.scrape_from)
+
+
 # Defaults per environment (dev tolerates more: it runs one replica of everything on a laptop).
 SLO_DEFAULTS = {"dev": Objective(99.0, 1000), "staging": Objective(99.5, 500), "prod": Objective(99.9, 300)}
 

@@ -10,10 +10,11 @@ import pulumi
 from components import topology as topo
 from components.config.models import AutoscalingConfig
 from components.istio_values import RESTART_HASH_ANNOTATION
+from components.network_policies import PROXY_METRICS, peer
 from components.plan import Caller, Workload
 
 RUN_AS = 65532  # distroless "nonroot"; >= 10000 so it never collides with a host user.
-METRICS_PORTS = (15020, 15090)  # merged Istio + app metrics, Envoy stats (Prometheus scrapes these)
+METRICS_PORTS = PROXY_METRICS  # merged Istio + app metrics, Envoy stats (Prometheus scrapes these)
 
 
 def labels(service: topo.Service) -> dict[str, str]:
@@ -133,13 +134,13 @@ def by_ports(service: topo.Service, callers: Sequence[Caller]) -> list[tuple[tup
     return list(groups.items())
 
 
-def network_policy_spec(service: topo.Service, callers: Sequence[Caller], metrics_namespace: str) -> dict[str, Any]:
+def network_policy_spec(service: topo.Service, callers: Sequence[Caller], scrapers: Sequence[str]) -> dict[str, Any]:
     """Layer-4 twin of the AuthorizationPolicy: only callers' namespaces reach their ports."""
     by_ns = lambda ns: {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}}  # noqa: E731
     rules: list[dict[str, Any]] = [
         {"from": [by_ns(c.namespace) for c in group], "ports": [{"protocol": "TCP", "port": p} for p in ports]}
         for ports, group in by_ports(service, callers)]
-    rules.append({"from": [by_ns(metrics_namespace)], "ports": [{"protocol": "TCP", "port": p} for p in METRICS_PORTS]})
+    rules.append({"from": [peer(s) for s in scrapers], "ports": [{"protocol": "TCP", "port": p} for p in METRICS_PORTS]})
     return {"podSelector": {"matchLabels": {"app": service.name}}, "policyTypes": ["Ingress"], "ingress": rules}
 
 

@@ -29,6 +29,7 @@ from components.fields import (
     OptionalDnsLabel,
     Replicas,
     Repository,
+    ScrapeSource,
     SemVer,
     Strict,
     Text,
@@ -155,6 +156,9 @@ class PrometheusConfig(Strict):
     storage: Optional[StorageConfig] = Field(None, description="Persistent volume; unset = emptyDir.")
     alertmanager: Optional[AlertmanagerConfig] = Field(
         None, description="Install Alertmanager for the SLO alerts (off unless set; off in dev).")
+    scrape_from: list[ScrapeSource] = Field(
+        default_factory=list, description="Another Prometheus that scrapes the mesh: its namespace or CIDR "
+                                          "(every namespace admits it to the metrics ports).")
     resources: Resources = resources("100m", "512Mi", "1", "2Gi")
 
 

@@ -8,10 +8,12 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components import network_policies as np
 from components.charts import Mirror
 from components.config.models import IngressConfig, ObservabilityConfig
 from components.ingress import public_url
 from components.istio_values import TracingTarget
+from components.manifests import network_policies
 from components.observability.dashboards import all_dashboards
 from components.observability.endpoints import Endpoint
 from components.observability.grafana import Grafana, GrafanaArgs
@@ -32,6 +34,8 @@ class ObservabilityArgs:
     """The call graph: the dashboards and SLO rules are built from it."""
     objectives: dict[str, Objective] = field(default_factory=dict)
     """Each service's objectives (components.plan.objectives)."""
+    scrapers: tuple[str, ...] = ("observability",)
+    """Namespaces (or CIDRs) allowed to scrape metrics (Prometheus' own first)."""
     ingress: Optional[IngressConfig] = None
     """`mesh:ingress` when enabled: dashboards with a host are linked through it."""
     chart_mirror: Optional[Mirror] = None
@@ -113,6 +117,8 @@ class Observability(pulumi.ComponentResource):
             if cfg.kiali.host:
                 self.exposed["kiali"] = (cfg.kiali.host, kiali.endpoint)
 
+        network_policies(name, np.observability(ns_name, args.scrapers, args.ingress.namespace if args.ingress else None,
+                                                self.exposed), child)
         self.register_outputs({"namespace": ns.metadata.name, "prometheusUrl": self.prometheus_url,
                                "dashboards": self.dashboards})
 

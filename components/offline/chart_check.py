@@ -53,17 +53,24 @@ class Report:
 def expectations(ev: Evaluation) -> dict[str, list[Expect]]:
     """What the program's own wiring assumes each release creates."""
     from components import ingress
+    from components import network_policies as np
     from components.observability import grafana, jaeger, kiali, prometheus
 
     charts = ev.charts()
     out: dict[str, list[Expect]] = {}
+    # The NetworkPolicies select pods by these labels: the charts must put them there.
+    selected = {"prometheus": ("prometheus", np.PROMETHEUS), "jaeger": ("jaeger", np.JAEGER),
+                "grafana": ("grafana", np.GRAFANA), "kiali": ("kiali", np.KIALI), "istiod": ("istiod", np.ISTIOD)}
+    for release, (deployment, labels) in selected.items():
+        if release in charts:
+            out.setdefault(release, []).append(Expect("Deployment", deployment, pod_labels=tuple(labels.items())))
     for release, endpoints in (("prometheus", [prometheus.PORT]), ("grafana", [grafana.PORT]),
                                ("kiali", [kiali.PORT]),
                                ("jaeger", [jaeger.OTLP_GRPC_PORT, jaeger.QUERY_HTTP_PORT, jaeger.QUERY_GRPC_PORT])):
         if release in charts:
             name = {"prometheus": prometheus.FULLNAME, "grafana": grafana.FULLNAME, "kiali": kiali.FULLNAME,
                     "jaeger": jaeger.FULLNAME}[release]
-            out[release] = [Expect("Service", name, tuple(endpoints))]
+            out.setdefault(release, []).append(Expect("Service", name, tuple(endpoints)))
     if ingress.RELEASE in charts:
         values = charts[ingress.RELEASE].inputs["values"]
         http = next(p for p in values["service"]["ports"] if p["name"] == "http2")

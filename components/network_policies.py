@@ -1,0 +1,114 @@
+"""NetworkPolicies (pure): a default-deny ingress policy for every namespace the program creates,
+plus exactly the allows the mesh needs. Each allow says what it is for.
+
+Kubernetes always admits traffic from a pod's own node (kubelet probes, `kubectl port-forward`),
+and these policies restrict ingress only: DNS and other egress are untouched.
+Ref: https://kubernetes.io/docs/concepts/services-networking/network-policies/
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+# Pod labels the charts put on their pods (checked against the rendered charts by `make chart-check`).
+ISTIOD = {"app": "istiod"}
+GATEWAY = {"istio": "ingress"}
+PROMETHEUS = {"app.kubernetes.io/name": "prometheus", "app.kubernetes.io/component": "server"}
+JAEGER = {"app.kubernetes.io/name": "jaeger"}
+GRAFANA = {"app.kubernetes.io/name": "grafana"}
+KIALI = {"app.kubernetes.io/name": "kiali"}
+# Ref: https://istio.io/latest/docs/ops/deployment/application-requirements/#ports-used-by-istio
+PROXY_METRICS = (15020, 15090)
+ANYWHERE = "*"
+
+
+def peer(source: str) -> dict[str, Any]:
+    """A namespace name, a CIDR (`10.0.0.0/8`), or `*` for every namespace."""
+    if source == ANYWHERE:
+        return {"namespaceSelector": {}}
+    if "/" in source:
+        return {"ipBlock": {"cidr": source}}
+    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": source}}}
+
+
+def pods(labels: dict[str, str], namespace: str | None = None) -> dict[str, Any]:
+    """Pods with `labels` (in `namespace`, else in the policy's own namespace)."""
+    selector: dict[str, Any] = {"podSelector": {"matchLabels": dict(labels)}}
+    if namespace is not None:
+        selector["namespaceSelector"] = {"matchLabels": {"kubernetes.io/metadata.name": namespace}}
+    return selector
+
+
+def rule(ports: Iterable[int], sources: Sequence[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Admit `ports` from `sources`; None = from anywhere, including outside the cluster."""
+    out: dict[str, Any] = {"ports": [{"protocol": "TCP", "port": p} for p in ports]}
+    if sources is not None:
+        out["from"] = list(sources)
+    return out
+
+
+def policy(name: str, namespace: str, selector: dict[str, str], rules: list[dict[str, Any]],
+           purpose: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": name, "namespace": namespace, "annotations": {"mesh/purpose": purpose}},
+        "spec": {"podSelector": {"matchLabels": selector} if selector else {}, "policyTypes": ["Ingress"],
+                 "ingress": rules},
+    }
+
+
+def default_deny(namespace: str) -> dict[str, Any]:
+    """Every pod in the namespace is isolated for ingress; only the allows below admit traffic."""
+    return policy("default-deny-ingress", namespace, {}, [], "deny all ingress not allowed by another policy")
+
+
+def control_plane(namespace: str, scrapers: Sequence[str], observability: str) -> list[dict[str, Any]]:
+    """istio-system: the API server reaches the webhooks, every proxy reaches xDS and the CA."""
+    return [
+        default_deny(namespace),
+        policy("istiod", namespace, ISTIOD, [
+            # The API server calls the validating and injecting webhooks; its address is not a pod's.
+            rule([15017]),
+            # Every injected proxy (any namespace) fetches config (xDS) and its certificate (CA).
+            rule([15012], [peer(ANYWHERE)]),
+            # Prometheus scrapes istiod; Kiali reads its status (15014) and debug endpoints (8080).
+            rule([15014], [peer(s) for s in scrapers]),
+            rule([15014, 8080], [pods(KIALI, observability)]),
+        ], "webhooks from the API server, xDS and CA from every proxy, metrics and Kiali"),
+    ]
+
+
+def ingress_gateway(namespace: str, scrapers: Sequence[str]) -> list[dict[str, Any]]:
+    """istio-ingress: the world reaches the gateway; Prometheus its proxy metrics."""
+    return [
+        default_deny(namespace),
+        policy("gateway", namespace, GATEWAY, [
+            rule([80, 443, 15021]),  # public traffic and the load balancer's health checks
+            rule(PROXY_METRICS, [peer(s) for s in scrapers]),
+        ], "public traffic to the gateway, its metrics to Prometheus"),
+    ]
+
+
+def observability(namespace: str, scrapers: Sequence[str], ingress: str | None,
+                  exposed: Iterable[str]) -> list[dict[str, Any]]:
+    """The addons: sidecars send spans, Kiali and Grafana read, the ingress serves exposed dashboards."""
+    via_ingress = [peer(ingress)] if ingress else []
+    exposed = set(exposed)
+    return [
+        default_deny(namespace),
+        policy("jaeger", namespace, JAEGER, [
+            rule([4317, 4318], [peer(ANYWHERE)]),  # OTLP spans from every sidecar
+            rule([16685, 16686], [pods(KIALI)]),  # Kiali queries traces
+            rule([8888], [pods(PROMETHEUS)]),  # the collector's own metrics
+        ], "spans from sidecars, queries from Kiali, metrics to Prometheus"),
+        policy("prometheus", namespace, PROMETHEUS, [
+            rule([9090], [pods(KIALI), pods(GRAFANA)]),
+        ], "queries from Kiali and Grafana"),
+        policy("grafana", namespace, GRAFANA, [
+            rule([3000], [pods(KIALI), *(via_ingress if "grafana" in exposed else [])]),
+        ], "Kiali lists dashboards; people come through the ingress when exposed, else port-forward"),
+        policy("kiali", namespace, KIALI, [rule([20001], via_ingress)] if "kiali" in exposed and ingress else [],
+               "people come through the ingress when exposed, else port-forward"),
+    ]

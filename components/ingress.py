@@ -10,7 +10,7 @@ import pulumi_kubernetes as k8s
 
 from components import network_policies as np
 from components import topology as topo
-from components.charts import ISTIO_REPO, ChartSource, Mirror, install
+from components.charts import ISTIO_REPO, RESTRICTED_CONTAINER, ChartSource, Mirror, install
 from components.config.models import IngressConfig
 from components.istio import DataPlane
 from components.istio_values import RESTART_HASH_ANNOTATION
@@ -98,6 +98,9 @@ def chart_values(cfg: IngressConfig, revision: str, restart_hash: str) -> dict[s
         "replicaCount": cfg.replicas,
         "resources": cfg.resources.manifest(),
         "podDisruptionBudget": {"maxUnavailable": 1} if cfg.replicas > 1 else {},
+        # The chart's default container context plus a seccomp profile (restricted pod security).
+        # Ref: https://github.com/istio/istio/blob/1.30.3/manifests/charts/gateway/templates/deployment.yaml
+        "containerSecurityContext": RESTRICTED_CONTAINER,
     }
 
 

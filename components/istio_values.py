@@ -113,6 +113,8 @@ def istiod_values(istio: IstioConfig, revision: str, tracing: Optional[TracingTa
         },
         "meshConfig": mesh_config(istio, tracing),
         "base": {"validationFailurePolicy": "Fail"},
+        # Ref: https://github.com/istio/istio/blob/1.30.3/manifests/charts/istio-control/istio-discovery/templates/deployment.yaml
+        "seccompProfile": {"type": "RuntimeDefault"},
     }
 
 

@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+import security as sec  # policy/security.py (the pack runs with policy/ on its path)
 from pulumi_policy import (
     EnforcementLevel,
     PolicyConfigSchema,
@@ -98,7 +99,7 @@ def image_pinned(type_: str, props: Props, config: Config) -> list[str]:
         if not tag:
             out.append(f"Image '{image}' of {_name(props)} has no tag or digest, so it means `latest` and can change "
                        "under you. Fix: pin a version tag or a sha256 digest (mesh:workloads.tag or .image).")
-        elif tag == "latest" and env != "dev":
+        elif tag.lower() == "latest" and env != "dev":  # registries resolve tags case-sensitively; people don't
             out.append(f"Image '{image}' of {_name(props)} uses `latest` in {env}: rollouts are not reproducible. "
                        "Fix: pin a version tag or a sha256 digest.")
     return out
@@ -175,6 +176,23 @@ RESOURCE_RULES: dict[str, tuple[Rule, str, dict]] = {
                                {"maxSamplingPercent": {"type": "number", "minimum": 0, "maximum": 100}}),
     "helm-chart-pinned": (helm_chart_pinned, "Helm charts have exact versions from allowed repositories.",
                           {"allowedRepositories": {"type": "array", "items": {"type": "string"}}}),
+    "pod-security-restricted": (sec.pod_security, "Every pod template meets the restricted pod security standard.",
+                                {}),
+    "no-bare-pods": (sec.no_bare_pods, "No bare Pods or ReplicaSets.", {}),
+    "mesh-namespace-injection-on": (sec.no_injection_opt_out_in_mesh_namespace,
+                                    "A mesh namespace does not disable injection.", {}),
+    "authorization-not-open": (sec.authorization_not_open, "No AuthorizationPolicy allows everyone.", {}),
+    "no-mtls-downgrade": (sec.no_mtls_downgrade, "Outside dev, no mTLS downgrade at any scope.", _ENV),
+    "grafana-not-anonymous": (sec.grafana_not_anonymous, "Grafana is not anonymous outside dev.", _ENV),
+    "kiali-cr-not-anonymous": (sec.kiali_cr_not_anonymous, "A Kiali CR is not anonymous outside dev.", _ENV),
+    "strict-values": (sec.strict_values, "Exact chart versions; sampling is a number from 0 to 100.", {}),
+}
+STACK_RULES: dict[str, tuple[Any, str, dict]] = {
+    "strict-mtls": (None, "Staging and prod have mesh-wide STRICT mTLS.", _ENV),
+    "no-injection-opt-out": (sec.injection_opt_outs, "No workload opts out of injection in an injected namespace.",
+                             {}),
+    "one-mesh-wide-peer-authentication": (sec.one_mesh_wide_peer_authentication,
+                                          "At most one mesh-wide PeerAuthentication.", {}),
 }
 
 
@@ -190,17 +208,19 @@ def _resource_policy(name: str, rule: Rule, description: str, schema: dict) -> R
     )
 
 
-def _stack_policy() -> StackValidationPolicy:
+def _stack_policy(name: str, rule: Any, description: str, schema: dict) -> StackValidationPolicy:
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         declared = [(r.resource_type, r.props) for r in args.resources]
-        for message in strict_mtls(declared, args.get_config()):
+        for message in rule(declared, args.get_config()):
             report_violation(message, None)
 
     return StackValidationPolicy(
-        name="strict-mtls", description="Staging and prod have mesh-wide STRICT mTLS.", validate=validate,
-        enforcement_level=EnforcementLevel.MANDATORY, config_schema=PolicyConfigSchema(properties=_ENV),
+        name=name, description=description, validate=validate, enforcement_level=EnforcementLevel.MANDATORY,
+        config_schema=PolicyConfigSchema(properties=schema) if schema else None,
     )
 
 
 def policies() -> list:
-    return [*(_resource_policy(n, *spec) for n, spec in RESOURCE_RULES.items()), _stack_policy()]
+    stack = {n: (rule or strict_mtls, d, s) for n, (rule, d, s) in STACK_RULES.items()}
+    return [*(_resource_policy(n, *spec) for n, spec in RESOURCE_RULES.items()),
+            *(_stack_policy(n, *spec) for n, spec in stack.items())]

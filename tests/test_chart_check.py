@@ -14,7 +14,9 @@ from components.offline.engine import evaluate
 
 DEMO = Path(__file__).parent / "fixtures" / "charts" / "demo"
 GOOD = {"replicas": 2, "port": 8080, "image": "ghcr.io/example/demo:v1",
-        "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}}}
+        "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}},
+        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "runAsNonRoot": True,
+                            "seccompProfile": {"type": "RuntimeDefault"}}}
 
 
 def _check(values, expects=(), keys=None):
@@ -59,8 +61,12 @@ def test_kubernetes_validate_strict_on_rendered_objects():
 
 
 def test_the_policy_pack_sees_rendered_objects():
-    report, _ = _check({**GOOD, "resources": {}})
-    assert any(p.startswith("container-resources:") for p in _found(report, "policy"))
+    report, _ = _check({**GOOD, "resources": {}, "securityContext": {}})
+    found = _found(report, "policy")
+    assert any(p.startswith("container-resources:") for p in found)
+    # A chart child reaches the pack as its own resource (kubernetes:apps/v1:Deployment), so pod security
+    # applies to what charts render, not only to what the program declares.
+    assert any(p.startswith("pod-security-restricted: Deployment 'demo'") for p in found)
 
 
 def test_a_pod_that_downloads_at_start_is_reported():

@@ -78,8 +78,9 @@ def test_strict_mtls_stack_rule():
 
 
 def test_every_rule_has_a_name_description_and_tested_failure():
-    tested = {c[0] for c in CASES}
-    assert tested == set(rules.RESOURCE_RULES)
+    tested = {c[0] for c in CASES}  # the security rules are tested in test_policy_security.py
+    assert tested == set(rules.RESOURCE_RULES) - {n for n, spec in rules.RESOURCE_RULES.items()
+                                                  if spec[0].__module__ == "security"}
     for policy in rules.policies():
         assert policy.name and policy.description
 

@@ -10,7 +10,7 @@ from typing import Any, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.charts import JAEGER_REPO, ChartSource, Mirror, install
+from components.charts import JAEGER_REPO, RESTRICTED_CONTAINER, ChartSource, Mirror, install, restricted_pod
 from components.config.models import JaegerConfig, JaegerStorage
 from components.istio_values import TracingTarget
 from components.observability.endpoints import Endpoint
@@ -107,7 +107,11 @@ def values(cfg: JaegerConfig) -> dict[str, Any]:
     # Ref: https://github.com/jaegertracing/helm-charts/blob/jaeger-4.11.1/charts/jaeger/templates/jaeger/jaeger-deploy.yaml
     # (podLabels reach the pod template; podAnnotations do not)
     jaeger: dict[str, Any] = {"replicas": 1, "resources": cfg.resources.manifest(),
-                              "podLabels": {CONFIG_HASH_LABEL: config_hash(config)}}
+                              "podLabels": {CONFIG_HASH_LABEL: config_hash(config)},
+                              # Ref: jaeger chart templates/jaeger/jaeger-deploy.yaml (securityContext,
+                              # podSecurityContext); the image runs as 10001. Badger writes to its volume.
+                              "podSecurityContext": restricted_pod(10001),
+                              "securityContext": {**RESTRICTED_CONTAINER, "readOnlyRootFilesystem": False}}
     if cfg.storage.type == "badger":
         jaeger["extraVolumes"] = [{"name": "badger", "persistentVolumeClaim": {"claimName": BADGER_CLAIM}}]
         jaeger["extraVolumeMounts"] = [{"name": "badger", "mountPath": BADGER_MOUNT}]

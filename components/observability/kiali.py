@@ -12,7 +12,7 @@ from typing import Any, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.charts import KIALI_REPO, ChartSource, Mirror, generated_secret, install
+from components.charts import KIALI_REPO, RESTRICTED_CONTAINER, ChartSource, Mirror, generated_secret, install
 from components.config.models import KialiConfig
 from components.observability.endpoints import Endpoint
 
@@ -112,6 +112,8 @@ def values(cfg: KialiConfig, *, prometheus_url: pulumi.Input[str], tracing: Opti
             "view_only_mode": cfg.view_only,
             "resources": cfg.resources.manifest(),
             "custom_secrets": custom_secrets(grafana_password),
+            # Ref: kiali-server templates/deployment.yaml: this replaces the chart's container context.
+            "security_context": RESTRICTED_CONTAINER,
             "secret_name": OIDC_SECRET,
         },
         "external_services": {

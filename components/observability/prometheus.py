@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 import pulumi
 
-from components.charts import PROMETHEUS_REPO, ChartSource, Mirror, install
+from components.charts import PROMETHEUS_REPO, RESTRICTED_CONTAINER, ChartSource, Mirror, install, restricted_pod
 from components.config.models import PrometheusConfig
 from components.observability.endpoints import Endpoint
 
@@ -74,7 +74,8 @@ def values(cfg: PrometheusConfig, rules: Optional[dict[str, dict[str, Any]]] = N
         "prometheus-node-exporter": {"enabled": False},
         # Ref: chart 28.0.0 moved default jobs into the `scrapeConfigs` map (PR #6429).
         # Ref: prometheus chart values.yaml `configmapReload.prometheus.resources` (the reload sidecar).
-        "configmapReload": {"prometheus": {"resources": SIDECAR_RESOURCES}},
+        "configmapReload": {"prometheus": {"resources": SIDECAR_RESOURCES,
+                                           "containerSecurityContext": RESTRICTED_CONTAINER}},
         "scrapeConfigs": {"kubernetes-pods": {"enabled": True}, "prometheus-pushgateway": {"enabled": False}},
         "server": {
             "fullnameOverride": FULLNAME,
@@ -84,6 +85,9 @@ def values(cfg: PrometheusConfig, rules: Optional[dict[str, dict[str, Any]]] = N
             "retention": cfg.retention,
             "persistentVolume": storage,
             "resources": cfg.resources.manifest(),
+            # Ref: prometheus chart values.yaml server.securityContext (65534 is the image's `nobody`)
+            "securityContext": restricted_pod(65534),
+            "containerSecurityContext": RESTRICTED_CONTAINER,
         },
     }
 

@@ -1,0 +1,239 @@
+"""Security rules of the pack: pod security ("restricted"), injection, bare pods, authorization,
+mTLS downgrades, anonymous dashboards, strict values. Pure functions (type, props, config) -> messages.
+
+They judge every resource a preview hands the pack, chart children included (Chart v4 registers
+each rendered object as its own resource, e.g. `kubernetes:apps/v1:Deployment`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+Config = Mapping[str, Any]
+Props = Mapping[str, Any]
+
+POD = "kubernetes:core/v1:Pod"
+REPLICA_SET = "kubernetes:apps/v1:ReplicaSet"
+TEMPLATED = {
+    "kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet",
+    "kubernetes:batch/v1:Job", "kubernetes:core/v1:ReplicationController", REPLICA_SET,
+}
+CRON_JOB = "kubernetes:batch/v1:CronJob"
+CHARTS = {"kubernetes:helm.sh/v4:Chart", "kubernetes:helm.sh/v3:Release"}
+PEER_AUTHENTICATION = "kubernetes:security.istio.io/v1:PeerAuthentication"
+AUTHORIZATION = "kubernetes:security.istio.io/v1:AuthorizationPolicy"
+DESTINATION_RULE = "kubernetes:networking.istio.io/v1:DestinationRule"
+TELEMETRY = "kubernetes:telemetry.istio.io/v1:Telemetry"
+KIALI_CR = "kubernetes:kiali.io/v1alpha1:Kiali"
+INJECT = "sidecar.istio.io/inject"
+_VERSION = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+", re.ASCII)
+# Ref: https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted
+ALLOWED_CAPABILITIES = {"NET_BIND_SERVICE"}
+
+
+def _name(props: Props) -> str:
+    return str((props.get("metadata") or {}).get("name", "?"))
+
+
+def env(config: Config) -> str:
+    return str(config.get("environment", "prod"))
+
+
+def pod_spec(type_: str, props: Props) -> Mapping[str, Any] | None:
+    """The pod spec of any kind that has one (Pod, templates, CronJob's job template)."""
+    spec = props.get("spec") or {}
+    if type_ == POD:
+        return spec
+    if type_ == CRON_JOB:
+        spec = (spec.get("jobTemplate") or {}).get("spec") or {}
+    elif type_ not in TEMPLATED:
+        return None
+    return (spec.get("template") or {}).get("spec") or {}
+
+
+def pod_metadata(type_: str, props: Props) -> Mapping[str, Any]:
+    if type_ == POD:
+        return props.get("metadata") or {}
+    spec = props.get("spec") or {}
+    if type_ == CRON_JOB:
+        spec = (spec.get("jobTemplate") or {}).get("spec") or {}
+    return (spec.get("template") or {}).get("metadata") or {}
+
+
+def containers(pod: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
+    for key in ("initContainers", "containers", "ephemeralContainers"):
+        yield from pod.get(key) or []
+
+
+def pod_security(type_: str, props: Props, config: Config) -> list[str]:
+    """The Kubernetes "restricted" pod security standard, for every kind with a pod template."""
+    pod = pod_spec(type_, props)
+    if pod is None:
+        return []
+    where, found = f"{type_.rsplit(':', 1)[-1]} '{_name(props)}'", []
+    for host in ("hostNetwork", "hostPID", "hostIPC"):
+        if pod.get(host):
+            found.append(f"{host}: true")
+    found += [f"hostPath volume '{v.get('name')}'" for v in pod.get("volumes") or [] if "hostPath" in v]
+    pod_sc = pod.get("securityContext") or {}
+    for c in containers(pod):
+        sc, name = c.get("securityContext") or {}, c.get("name")
+        if sc.get("privileged"):
+            found.append(f"container {name} is privileged")
+        added = set((sc.get("capabilities") or {}).get("add") or []) - ALLOWED_CAPABILITIES
+        if added:
+            found.append(f"container {name} adds capabilities {sorted(added)}")
+        if "ALL" not in ((sc.get("capabilities") or {}).get("drop") or []):
+            found.append(f"container {name} does not drop ALL capabilities")
+        if sc.get("allowPrivilegeEscalation") is not False:
+            found.append(f"container {name} may escalate privileges (allowPrivilegeEscalation is not false)")
+        if sc.get("runAsNonRoot", pod_sc.get("runAsNonRoot")) is not True:
+            found.append(f"container {name} may run as root (runAsNonRoot is not true)")
+        if sc.get("runAsUser", pod_sc.get("runAsUser")) == 0:
+            found.append(f"container {name} runs as UID 0")
+        seccomp = (sc.get("seccompProfile") or pod_sc.get("seccompProfile") or {}).get("type")
+        if seccomp not in ("RuntimeDefault", "Localhost"):
+            found.append(f"container {name} has no RuntimeDefault seccomp profile")
+    return [f"{where} breaks the restricted pod security standard: {f}. A compromised container could reach "
+            "the node or other workloads. Fix: set the chart's or workload's securityContext (drop ALL, no "
+            "privilege escalation, non-root, seccompProfile RuntimeDefault)." for f in found]
+
+
+def no_bare_pods(type_: str, props: Props, config: Config) -> list[str]:
+    """Pods and ReplicaSets only through a controller that restarts and rolls them."""
+    if type_ not in (POD, REPLICA_SET):
+        return []
+    kind = type_.rsplit(":", 1)[-1]
+    return [f"{kind} '{_name(props)}' is declared directly: nothing replaces it when its node goes and nothing "
+            "rolls it when it changes. Fix: declare a Deployment (or StatefulSet, Job)."]
+
+
+def no_injection_opt_out_in_mesh_namespace(type_: str, props: Props, config: Config) -> list[str]:
+    """A namespace that claims to be part of the mesh cannot disable injection."""
+    if type_ != "kubernetes:core/v1:Namespace":
+        return []
+    labels = (props.get("metadata") or {}).get("labels") or {}
+    if labels.get("app.kubernetes.io/part-of") == "mesh" and labels.get("istio-injection") == "disabled":
+        return [f"Namespace '{_name(props)}' claims to be part of the mesh but disables injection: its pods would "
+                "bypass mTLS and authorization. Fix: remove istio-injection=disabled."]
+    return []
+
+
+def injection_opt_outs(resources: list[tuple[str, Props]], config: Config) -> list[str]:
+    """Stack rule: no workload in an injected namespace opts out of injection (label or annotation)."""
+    injected = set()
+    for type_, props in resources:
+        meta = props.get("metadata") or {}
+        labels = meta.get("labels") or {}
+        if type_ == "kubernetes:core/v1:Namespace" and (labels.get("istio-injection") == "enabled"
+                                                        or labels.get("istio.io/rev")):
+            injected.add(meta.get("name"))
+    out = []
+    for type_, props in resources:
+        if pod_spec(type_, props) is None or (props.get("metadata") or {}).get("namespace") not in injected:
+            continue
+        meta = pod_metadata(type_, props)
+        marks = {**(meta.get("annotations") or {}), **(meta.get("labels") or {})}
+        if str(marks.get(INJECT, "")).lower() == "false":
+            out.append(f"{type_.rsplit(':', 1)[-1]} '{_name(props)}' opts out of sidecar injection in an injected "
+                       "namespace: it runs without mTLS, outside every AuthorizationPolicy. Fix: remove "
+                       f"{INJECT}: \"false\" from its pod template.")
+    return out
+
+
+def authorization_not_open(type_: str, props: Props, config: Config) -> list[str]:
+    """No ALLOW policy that admits everyone: an empty rule, a rule without `from`, or a wildcard source."""
+    if type_ != AUTHORIZATION:
+        return []
+    spec = props.get("spec") or {}
+    if spec.get("action", "ALLOW") != "ALLOW":
+        return []
+    why = []
+    for rule in spec.get("rules") or []:
+        if not rule or not rule.get("from"):
+            why.append("a rule without `from` (any source)")
+        for source in [f.get("source") or {} for f in rule.get("from") or []]:
+            for key in ("principals", "namespaces", "requestPrincipals"):
+                if "*" in (source.get(key) or []):
+                    why.append(f"a wildcard in {key}")
+    return [f"AuthorizationPolicy '{_name(props)}' allows everyone: {w}. Fix: list the callers' principals "
+            "(the program derives them from the call graph)." for w in why]
+
+
+def _weak(mode: Any) -> bool:
+    return str(mode).upper() in ("PERMISSIVE", "DISABLE")
+
+
+def no_mtls_downgrade(type_: str, props: Props, config: Config) -> list[str]:
+    """Outside dev: no PeerAuthentication PERMISSIVE/DISABLE at any scope or port, no DestinationRule
+    that turns TLS off."""
+    if env(config) == "dev":
+        return []
+    spec, name, out = props.get("spec") or {}, _name(props), []
+    if type_ == PEER_AUTHENTICATION:
+        if _weak((spec.get("mtls") or {}).get("mode")):
+            out.append(f"PeerAuthentication '{name}' sets mode {(spec.get('mtls') or {}).get('mode')}")
+        out += [f"PeerAuthentication '{name}' sets port {p} to {m.get('mode')}"
+                for p, m in (spec.get("portLevelMtls") or {}).items() if _weak((m or {}).get("mode"))]
+    if type_ == DESTINATION_RULE:
+        policy = spec.get("trafficPolicy") or {}
+        settings = [policy, *(policy.get("portLevelSettings") or [])]
+        if any(str((s.get("tls") or {}).get("mode", "")).upper() == "DISABLE" for s in settings):
+            out.append(f"DestinationRule '{name}' sets tls.mode DISABLE")
+    return [f"{o} in {env(config)}: traffic can be plaintext and identities spoofed. Fix: keep STRICT mTLS "
+            "(mesh:istio.mtls) and remove the override." for o in out]
+
+
+def one_mesh_wide_peer_authentication(resources: list[tuple[str, Props]], config: Config) -> list[str]:
+    """Stack rule: at most one mesh-wide PeerAuthentication (root namespace, no selector)."""
+    mesh_wide = [p for t, p in resources if t == PEER_AUTHENTICATION
+                 and (p.get("metadata") or {}).get("namespace") == "istio-system" and not (p.get("spec") or {}).get(
+                     "selector")]
+    if len(mesh_wide) > 1:
+        return [f"{len(mesh_wide)} mesh-wide PeerAuthentications ({', '.join(_name(p) for p in mesh_wide)}): which "
+                "one wins is undefined. Fix: keep one, named `default`, in istio-system."]
+    return []
+
+
+def _chart(props: Props) -> str:
+    return str(props.get("chart", "")).rsplit("/", 1)[-1]
+
+
+def grafana_not_anonymous(type_: str, props: Props, config: Config) -> list[str]:
+    """Anonymous Grafana only in dev (Chart v4 or Release v3 of the grafana chart)."""
+    if type_ not in CHARTS or _chart(props) != "grafana" or env(config) == "dev":
+        return []
+    anon = (((props.get("values") or {}).get("grafana.ini") or {}).get("auth.anonymous") or {})
+    if anon.get("enabled") in (True, "true", "True"):
+        return [f"Grafana allows anonymous users in {env(config)}: anyone who reaches it reads every metric. "
+                "Fix: mesh:observability.grafana.anonymousViewer: false."]
+    return []
+
+
+def kiali_cr_not_anonymous(type_: str, props: Props, config: Config) -> list[str]:
+    """A Kiali custom resource (operator install) is not anonymous outside dev either."""
+    if type_ != KIALI_CR or env(config) == "dev":
+        return []
+    strategy = (((props.get("spec") or {}).get("auth") or {}).get("strategy"))
+    if str(strategy).lower() == "anonymous":
+        return [f"Kiali CR '{_name(props)}' uses anonymous auth in {env(config)}. Fix: token or openid."]
+    return []
+
+
+def strict_values(type_: str, props: Props, config: Config) -> list[str]:
+    """Chart versions are exact ASCII versions; sampling percentages are numbers within 0-100."""
+    out = []
+    if type_ in CHARTS:
+        version = props.get("version")
+        if not isinstance(version, str) or not _VERSION.fullmatch(version):
+            out.append(f"Chart '{props.get('chart')}' version {version!r} is not an exact MAJOR.MINOR.PATCH. Fix: "
+                       "pin the version the program declares.")
+    if type_ == TELEMETRY:
+        for tracing in (props.get("spec") or {}).get("tracing") or []:
+            pct = tracing.get("randomSamplingPercentage")
+            if pct is not None and (isinstance(pct, bool) or not isinstance(pct, (int, float)) or not 0 <= pct <= 100):
+                out.append(f"Telemetry '{_name(props)}' samples {pct!r}: not a number from 0 to 100. "
+                           "Fix: mesh:istio.tracing.sampling.")
+    return out

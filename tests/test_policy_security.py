@@ -1,0 +1,179 @@
+"""The pack's security rules: each fails a bad resource (saying why and how to fix) and passes a good
+one, whatever kind carries the pod template; the stack rules likewise."""
+
+import copy
+import sys
+
+import pytest
+
+from components.offline.engine import ROOT
+
+sys.path.insert(0, str(ROOT / "policy"))
+import security as sec  # noqa: E402
+
+import rules  # noqa: E402
+
+RESTRICTED_CONTAINER = {"name": "app", "image": "x:1", "securityContext": {
+    "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "runAsNonRoot": True,
+    "seccompProfile": {"type": "RuntimeDefault"}}}
+POD = {"containers": [RESTRICTED_CONTAINER]}
+PROD, DEV = {"environment": "prod"}, {"environment": "dev"}
+
+
+def _with_pod(type_, pod, meta=None):
+    template = {"metadata": meta or {}, "spec": pod}
+    if type_ == sec.POD:
+        return {"metadata": {"name": "p", **(meta or {})}, "spec": pod}
+    if type_ == sec.CRON_JOB:
+        return {"metadata": {"name": "c"}, "spec": {"jobTemplate": {"spec": {"template": template}}}}
+    return {"metadata": {"name": "w"}, "spec": {"template": template}}
+
+
+def _breaking(change):
+    pod = copy.deepcopy(POD)
+    change(pod)
+    return pod
+
+
+BREAKS = {
+    "privileged": lambda p: p["containers"][0]["securityContext"].update(privileged=True),
+    "hostNetwork": lambda p: p.update(hostNetwork=True),
+    "hostPID": lambda p: p.update(hostPID=True),
+    "hostIPC": lambda p: p.update(hostIPC=True),
+    "hostPath": lambda p: p.update(volumes=[{"name": "h", "hostPath": {"path": "/"}}]),
+    "added capability": lambda p: p["containers"][0]["securityContext"]["capabilities"].update(add=["NET_ADMIN"]),
+    "escalation": lambda p: p["containers"][0]["securityContext"].pop("allowPrivilegeEscalation"),
+    "root": lambda p: p["containers"][0]["securityContext"].update(runAsNonRoot=False),
+    "uid 0": lambda p: p["containers"][0]["securityContext"].update(runAsUser=0),
+    "no seccomp": lambda p: p["containers"][0]["securityContext"].pop("seccompProfile"),
+    "init container": lambda p: p.update(initContainers=[{"name": "init", "image": "x:1"}]),
+}
+KINDS = ["kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet",
+         "kubernetes:batch/v1:Job", sec.CRON_JOB, sec.POD, sec.REPLICA_SET]
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.rsplit(":", 1)[-1])
+@pytest.mark.parametrize("break_", list(BREAKS), ids=str)
+def test_pod_security_restricted_on_every_pod_template(kind, break_):
+    assert sec.pod_security(kind, _with_pod(kind, POD), PROD) == []
+    found = sec.pod_security(kind, _with_pod(kind, _breaking(BREAKS[break_])), PROD)
+    assert found and all("Fix:" in m for m in found)
+
+
+def test_net_bind_service_is_the_one_capability_restricted_allows():
+    pod = _breaking(lambda p: p["containers"][0]["securityContext"]["capabilities"].update(add=["NET_BIND_SERVICE"]))
+    assert sec.pod_security("kubernetes:apps/v1:Deployment", _with_pod("kubernetes:apps/v1:Deployment", pod), PROD) == []
+
+
+def test_pod_level_context_counts():
+    pod = {"securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+           "containers": [{"name": "a", "securityContext": {"allowPrivilegeEscalation": False,
+                                                            "capabilities": {"drop": ["ALL"]}}}]}
+    assert sec.pod_security("kubernetes:apps/v1:Deployment", _with_pod("kubernetes:apps/v1:Deployment", pod), PROD) == []
+
+
+@pytest.mark.parametrize("kind", [sec.POD, sec.REPLICA_SET])
+def test_no_bare_pods_or_replica_sets(kind):
+    assert "Fix:" in sec.no_bare_pods(kind, {"metadata": {"name": "x"}}, PROD)[0]
+    assert sec.no_bare_pods("kubernetes:apps/v1:Deployment", {"metadata": {"name": "x"}}, PROD) == []
+
+
+def test_a_mesh_namespace_cannot_disable_injection():
+    ns = "kubernetes:core/v1:Namespace"
+    bad = {"metadata": {"name": "a", "labels": {"app.kubernetes.io/part-of": "mesh", "istio-injection": "disabled"}}}
+    good = {"metadata": {"name": "observability", "labels": {"istio-injection": "disabled"}}}
+    assert sec.no_injection_opt_out_in_mesh_namespace(ns, bad, PROD)
+    assert sec.no_injection_opt_out_in_mesh_namespace(ns, good, PROD) == []
+
+
+@pytest.mark.parametrize("where", ["annotations", "labels"])
+def test_no_workload_opts_out_of_injection_in_an_injected_namespace(where):
+    ns = ("kubernetes:core/v1:Namespace", {"metadata": {"name": "app", "labels": {"istio-injection": "enabled"}}})
+    out = ("kubernetes:core/v1:Namespace", {"metadata": {"name": "obs", "labels": {"istio-injection": "disabled"}}})
+    deploy = lambda namespace, value: ("kubernetes:apps/v1:Deployment", {  # noqa: E731
+        "metadata": {"name": "w", "namespace": namespace},
+        "spec": {"template": {"metadata": {where: {"sidecar.istio.io/inject": value}}, "spec": POD}}})
+    assert "Fix:" in sec.injection_opt_outs([ns, deploy("app", "False")], PROD)[0]
+    assert sec.injection_opt_outs([ns, out, deploy("obs", "false"), deploy("app", "true")], PROD) == []
+
+
+@pytest.mark.parametrize("rules_,open_", [
+    ([{}], True), ([{"to": [{"operation": {"ports": ["80"]}}]}], True),
+    ([{"from": [{"source": {"principals": ["*"]}}]}], True),
+    ([{"from": [{"source": {"namespaces": ["*"]}}]}], True),
+    ([{"from": [{"source": {"principals": ["cluster.local/ns/a/sa/a"]}}]}], False),
+    ([], False),
+])
+def test_no_authorization_policy_allows_everyone(rules_, open_):
+    policy = {"metadata": {"name": "p"}, "spec": {"action": "ALLOW", "rules": rules_}}
+    assert bool(sec.authorization_not_open(sec.AUTHORIZATION, policy, PROD)) == open_
+    deny = {"metadata": {"name": "p"}, "spec": {"action": "DENY", "rules": rules_}}
+    assert sec.authorization_not_open(sec.AUTHORIZATION, deny, PROD) == []
+
+
+@pytest.mark.parametrize("type_,spec", [
+    (sec.PEER_AUTHENTICATION, {"selector": {"matchLabels": {"app": "db"}}, "mtls": {"mode": "PERMISSIVE"}}),
+    (sec.PEER_AUTHENTICATION, {"mtls": {"mode": "DISABLE"}}),
+    (sec.PEER_AUTHENTICATION, {"mtls": {"mode": "STRICT"}, "portLevelMtls": {"8080": {"mode": "DISABLE"}}}),
+    (sec.DESTINATION_RULE, {"host": "db", "trafficPolicy": {"tls": {"mode": "DISABLE"}}}),
+    (sec.DESTINATION_RULE, {"host": "db", "trafficPolicy": {"portLevelSettings": [{"tls": {"mode": "DISABLE"}}]}}),
+])
+def test_no_mtls_downgrade_at_any_scope_outside_dev(type_, spec):
+    props = {"metadata": {"name": "x", "namespace": "db"}, "spec": spec}
+    assert "Fix:" in sec.no_mtls_downgrade(type_, props, PROD)[0]
+    assert sec.no_mtls_downgrade(type_, props, DEV) == []
+    assert sec.no_mtls_downgrade(sec.PEER_AUTHENTICATION, {"spec": {"mtls": {"mode": "STRICT"}}}, PROD) == []
+
+
+def test_one_mesh_wide_peer_authentication():
+    pa = lambda name: (sec.PEER_AUTHENTICATION, {"metadata": {"name": name, "namespace": "istio-system"},  # noqa: E731
+                                                 "spec": {"mtls": {"mode": "STRICT"}}})
+    assert sec.one_mesh_wide_peer_authentication([pa("default")], PROD) == []
+    assert "Fix:" in sec.one_mesh_wide_peer_authentication([pa("default"), pa("extra")], PROD)[0]
+
+
+@pytest.mark.parametrize("type_", sorted(sec.CHARTS))
+@pytest.mark.parametrize("chart", ["grafana", "oci://mirror.internal/charts/grafana"])
+def test_anonymous_grafana_only_in_dev_whichever_helm_type(type_, chart):
+    props = {"chart": chart, "values": {"grafana.ini": {"auth.anonymous": {"enabled": True}}}}
+    assert "Fix:" in sec.grafana_not_anonymous(type_, props, PROD)[0]
+    assert sec.grafana_not_anonymous(type_, props, DEV) == []
+
+
+@pytest.mark.parametrize("type_", sorted(sec.CHARTS))
+def test_anonymous_kiali_caught_whichever_helm_type(type_):
+    props = {"chart": "kiali-server", "version": "2.20.0", "values": {"auth": {"strategy": "anonymous"}}}
+    assert rules.kiali_not_anonymous(type_, props, PROD)
+    cr = {"metadata": {"name": "kiali"}, "spec": {"auth": {"strategy": "Anonymous"}}}
+    assert sec.kiali_cr_not_anonymous(sec.KIALI_CR, cr, PROD)
+
+
+@pytest.mark.parametrize("tag", ["latest", "Latest", "LATEST"])
+def test_image_tags_compare_case_insensitively(tag):
+    deploy = {"metadata": {"name": "a"}, "spec": {"template": {"spec": {"containers": [
+        {"name": "a", "image": f"ghcr.io/x/a:{tag}"}]}}}}
+    assert rules.image_pinned("kubernetes:apps/v1:Deployment", deploy, PROD)
+
+
+@pytest.mark.parametrize("version,ok", [("1.31.1", True), ("1.31.1\n", False), ("1.٣1.1", False), (1.31, False),
+                                        ("1.31", False)])
+def test_chart_versions_are_strict(version, ok):
+    props = {"chart": "istiod", "version": version}
+    assert (sec.strict_values("kubernetes:helm.sh/v4:Chart", props, PROD) == []) == ok
+
+
+@pytest.mark.parametrize("pct,ok", [(1, True), (0.5, True), (100, True), ("10", False), (True, False), (101, False),
+                                    (-1, False)])
+def test_sampling_is_a_number_from_0_to_100(pct, ok):
+    props = {"metadata": {"name": "t"}, "spec": {"tracing": [{"randomSamplingPercentage": pct}]}}
+    assert (sec.strict_values(sec.TELEMETRY, props, PROD) == []) == ok
+
+
+def test_every_rule_is_registered_and_mandatory():
+    from pulumi_policy import EnforcementLevel
+
+    names = {p.name for p in rules.policies()}
+    assert {"pod-security-restricted", "no-bare-pods", "mesh-namespace-injection-on", "authorization-not-open",
+            "no-mtls-downgrade", "grafana-not-anonymous", "kiali-cr-not-anonymous", "strict-values",
+            "no-injection-opt-out", "one-mesh-wide-peer-authentication", "strict-mtls"} <= names
+    assert all(p.enforcement_level == EnforcementLevel.MANDATORY for p in rules.policies())

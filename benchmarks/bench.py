@@ -173,7 +173,7 @@ def plot(scaling: list[dict[str, Any]], path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
-def main() -> int:
+def main(write: bool = False) -> int:
     print(f"machine: {machine()}")
     print(f"method: median of {REPEATS} fresh subprocesses per point; mock engine; tracemalloc peak\n")
     stacks = {}
@@ -211,6 +211,26 @@ def main() -> int:
               f"{r['floor']['seconds']:.2f} | {r['ratio']:.2f} | {100 * r['own_share']:.1f}% | {per} | {floor_per} | "
               f"{r['program']['peak_mib']:.1f} |")
 
+    from components.offline.engine import evaluate
+    from components.offline.waits import longest_wait_chain
+
+    print("\n| stack | serial readiness waits on the longest path of `pulumi up` |")
+    print("|---|---|")
+    waits = {}
+    for stack in ("dev", "staging", "prod"):
+        waits[stack] = longest_wait_chain(evaluate(stack))
+        print(f"| {stack} | {len(waits[stack])}: {' → '.join(waits[stack])} |")
+
+    explain_runs = []
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "components.offline.explain", "--base", "HEAD"], cwd=ROOT, check=True,
+                       capture_output=True)
+        explain_runs.append(time.perf_counter() - start)
+    explain_s = statistics.median(explain_runs)
+    print(f"\n`make explain` (three stacks, BASE=HEAD, a git worktree and two evaluations each): "
+          f"median {explain_s:.1f} s of {REPEATS}")
+
     rows = blast_radius()
     print("\n| change | resources changed | Deployments rolled | within expected set |")
     print("|---|---|---|---|")
@@ -219,9 +239,12 @@ def main() -> int:
               f"{'yes' if r['ok'] else 'NO (expected ' + ', '.join(r['expected']) + ')'} |")
 
     out = ROOT / "benchmarks"
+    if not write:
+        print("\n(results not written: `make bench WRITE=1` updates benchmarks/results.json and results.png)")
+        return 0 if all(r["ok"] for r in rows) else 1
     (out / "results.json").write_text(json.dumps(
         {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "stacks": stacks, "scaling": scaling,
-         "blast_radius": rows}, indent=2) + "\n")
+         "blast_radius": rows, "readiness_waits": waits, "explain_seconds": explain_s}, indent=2) + "\n")
     plot(scaling, out / "results.png")
     print(f"\nwrote {out / 'results.json'} and {out / 'results.png'}")
     return 0 if all(r["ok"] for r in rows) else 1
@@ -232,8 +255,9 @@ if __name__ == "__main__":
     parser.add_argument("--one", nargs=2, metavar=("KIND", "ARG"),
                         help="one measurement: program N | stack S | floor COUNT | share N|S")
     parser.add_argument("--trace", action="store_true", help="with --one: measure the tracemalloc peak")
+    parser.add_argument("--write", action="store_true", help="update benchmarks/results.json and results.png")
     args = parser.parse_args()
     if args.one:
         print(json.dumps(measure_one(*args.one, trace=args.trace)))
         sys.exit(0)
-    sys.exit(main())
+    sys.exit(main(write=args.write))

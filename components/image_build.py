@@ -73,6 +73,9 @@ class ImageBuild(pulumi.ComponentResource):
                 dockerfile=docker_build.DockerfileArgs(location=dockerfile_location(args.build, args.service)),
                 tags=[reference],
                 push=False,
+                # Previews stay fast and need no Docker daemon: build only on `pulumi up`.
+                # Ref: https://www.pulumi.com/registry/packages/docker-build/api-docs/image/#buildonpreview_python
+                build_on_preview=False,
                 exports=[docker_build.ExportArgs(docker=docker_build.ExportDockerArgs())],
             ),
             opts=pulumi.ResourceOptions(parent=self),

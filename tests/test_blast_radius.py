@@ -33,3 +33,14 @@ def test_image_tag_change_rolls_exactly_one_deployment():
 def test_synthetic_topology_is_valid_data():
     topology = Topology.model_validate(synthetic_topology(50))
     assert topology.problems() == [] and len(topology.services) == 50
+
+
+def test_the_longest_readiness_chain_never_runs_through_jaeger():
+    from components.offline.engine import evaluate
+    from components.offline.waits import longest_wait_chain
+
+    for stack in ("dev", "prod"):
+        chain = longest_wait_chain(evaluate(stack))
+        assert chain[:2] == ["istio-base", "istio-istiod"], chain  # CRDs, then the injector
+        assert not any("jaeger" in name for name in chain), chain  # a stuck trace volume blocks nothing
+        assert len(chain) <= 5, chain

@@ -22,6 +22,7 @@ def test_dev_builds_one_image_per_service_from_the_pinned_commit(dev):
     for name, b in builds.items():
         assert b["context"]["location"] == f"https://github.com/mercari/mercari-microservices-example#{COMMIT}"
         assert b["push"] is False and len(b["exports"]) == 1 and "docker" in b["exports"][0]
+        assert b["buildOnPreview"] is False  # a preview never builds
         assert b["tags"] == [f"mercari/mercari-microservices-example/{name}:git-{COMMIT[:12]}"]
     raw = f"https://raw.githubusercontent.com/mercari/mercari-microservices-example/{COMMIT}"
     assert builds["gateway"]["dockerfile"]["location"] == f"{raw}/services/gateway/Dockerfile"

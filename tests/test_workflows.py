@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.offline.engine import ROOT, STACKS
+from components.offline.engine import ROOT
 
 WORKFLOWS = ROOT / ".github" / "workflows"
 
@@ -48,12 +48,12 @@ def test_actionlint_catches_a_broken_workflow(tmp_path):
     assert result.returncode == 1 and "no_such_thing" in result.stdout
 
 
-def test_pull_requests_run_tests_then_preview_every_stack_with_a_comment():
+def test_pull_requests_run_tests_then_preview_the_shared_stacks_with_a_comment():
     pr = _load("pull-request.yml")
     assert "pull_request" in pr["on"]
     assert "make test" in yaml.safe_dump(pr["jobs"]["test"])
     preview = pr["jobs"]["preview"]
-    assert preview["needs"] == "test" and preview["strategy"]["matrix"]["stack"] == list(STACKS)
+    assert preview["needs"] == "test" and preview["strategy"]["matrix"]["stack"] == ["staging", "prod"]
     assert preview["with"]["command"] == "preview"
     step = next(s for s in _load("pulumi.yml")["jobs"]["pulumi"]["steps"] if s.get("uses", "").startswith("pulumi/"))
     assert re.fullmatch(r"pulumi/actions@v\d+\.\d+\.\d+", step["uses"]), "pin the action to an exact release"
@@ -61,12 +61,40 @@ def test_pull_requests_run_tests_then_preview_every_stack_with_a_comment():
     assert step["with"]["policyPacks"] == "policy"
 
 
-def test_merges_deploy_dev_then_staging_and_prod_behind_environments():
+def test_merges_run_e2e_then_staging_and_prod_behind_environments():
     deploy = _load("deploy.yml")
     assert deploy["on"]["push"]["branches"] == ["main"]
     jobs = deploy["jobs"]
-    assert [jobs[s]["with"]["command"] for s in STACKS] == ["up"] * 3
-    assert (jobs["dev"]["needs"], jobs["staging"]["needs"], jobs["prod"]["needs"]) == ("test", "dev", "staging")
+    assert [jobs[s]["with"]["command"] for s in ("staging", "prod")] == ["up"] * 2
+    assert jobs["e2e"]["uses"] == "./.github/workflows/e2e.yml"
+    assert (jobs["e2e"]["needs"], jobs["staging"]["needs"], jobs["prod"]["needs"]) == ("test", "e2e", "staging")
+
+
+def test_no_workflow_runs_pulumi_on_dev_against_nothing():
+    for path in WORKFLOWS.glob("*.yml"):
+        doc = _load(path.name)
+        for job in doc["jobs"].values():
+            assert not (job.get("with") or {}).get("stack") == "dev", path.name
+            assert "dev" not in str(((job.get("strategy") or {}).get("matrix") or {}).get("stack", [])), path.name
+
+
+def test_e2e_deploys_smokes_checks_idempotence_and_leaves_nothing():
+    e2e = _load("e2e.yml")
+    assert {"pull_request", "schedule", "workflow_call", "workflow_dispatch"} <= set(e2e["on"])
+    job = e2e["jobs"]["e2e"]
+    assert "contains(github.event.pull_request.labels.*.name, 'e2e')" in job["if"]
+    runs = [s.get("run", "") for s in job["steps"]]
+    order = [next(i for i, r in enumerate(runs) if needle in r) for needle in (
+        "make up YES=1", "python3 tests/smoke.py", "pulumi preview --stack dev --expect-no-changes",
+        "make destroy YES=1", "validatingwebhookconfigurations", "make cluster-delete")]
+    assert order == sorted(order)
+
+
+def test_the_pr_explanation_is_one_comment_updated_in_place():
+    explain = _load("pull-request.yml")["jobs"]["explain"]
+    script = next(s for s in explain["steps"] if s.get("uses", "").startswith("actions/github-script"))["with"]["script"]
+    assert "<!-- mesh-explain -->" in script and "updateComment" in script
+    assert explain["steps"][0]["with"]["fetch-depth"] == 0
     job = _load("pulumi.yml")["jobs"]["pulumi"]
     assert job["environment"] == "${{ inputs.command == 'up' && inputs.stack || '' }}"
     assert "pulumi-up-{0}" in job["concurrency"]["group"]

@@ -165,9 +165,9 @@ class Evaluation:
         return [r for r in self.resources if ".istio.io/" in r.type]
 
 
-def stack_config(stack: str) -> dict[str, Any]:
+def stack_config(stack: str, root: Path = ROOT) -> dict[str, Any]:
     """The `config:` section of stacks/Pulumi.<stack>.yaml, namespace stripped, values decoded."""
-    doc = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())
+    doc = yaml.safe_load((root / "stacks" / f"Pulumi.{stack}.yaml").read_text())
     return {k.partition(":")[2]: v for k, v in (doc.get("config") or {}).items()}
 
 
@@ -190,29 +190,31 @@ def engine_config(config: dict[str, Any]) -> dict[str, str]:
 
 
 def evaluate(stack: str, patch: Optional[dict[str, Any]] = None, config: Optional[dict[str, Any]] = None,
-             *, secret: tuple[str, ...] = (), extra: Optional[dict[str, str]] = None) -> Evaluation:
+             *, secret: tuple[str, ...] = (), extra: Optional[dict[str, str]] = None, root: Path = ROOT) -> Evaluation:
     """Run __main__.py for `stack` (its YAML, deep-merged with `patch`) in a fresh context.
 
     `secret`: `mesh:*` keys (without namespace) to mark secret, as `pulumi config set --secret` does
     (with --path the CLI marks the whole top-level key). `extra`: more engine keys, verbatim
     (e.g. another namespace, or a flat key set without --path).
     """
-    result = attempt(stack, patch, config, secret=secret, extra=extra)
+    result = attempt(stack, patch, config, secret=secret, extra=extra, root=root)
     if result.error is not None:
         raise result.error
     return result
 
 
 def attempt(stack: str, patch: Optional[dict[str, Any]] = None, config: Optional[dict[str, Any]] = None,
-            *, secret: tuple[str, ...] = (), extra: Optional[dict[str, str]] = None) -> Evaluation:
-    """Like evaluate, but returns the program's exception (if any) with what was registered before it."""
-    raw = stack_config(stack) if config is None else config
+            *, secret: tuple[str, ...] = (), extra: Optional[dict[str, str]] = None, root: Path = ROOT) -> Evaluation:
+    """Like evaluate, but returns the program's exception (if any) with what was registered before it.
+    `root`: the program to run (a checkout of another commit: its `components` must come first on sys.path)."""
+    raw = stack_config(stack, root) if config is None else config
     raw = merge(raw, patch or {})
     keys = [f"mesh:{k}" for k in secret]
-    return contextvars.Context().run(_evaluate, stack, {**engine_config(raw), **(extra or {})}, keys)
+    return contextvars.Context().run(_evaluate, stack, {**engine_config(raw), **(extra or {})}, keys,
+                                     root / "__main__.py")
 
 
-def _evaluate(stack: str, config: dict[str, str], secret_keys: list[str]) -> Evaluation:
+def _evaluate(stack: str, config: dict[str, str], secret_keys: list[str], main: Path = MAIN) -> Evaluation:
     mocks = RecordingMocks()
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project="mesh", stack=stack, preview=False, monitor=monitor)
@@ -223,7 +225,7 @@ def _evaluate(stack: str, config: dict[str, str], secret_keys: list[str]) -> Eva
 
     @pulumi.runtime.test
     def program():
-        runpy.run_path(str(MAIN), run_name="__main__")
+        runpy.run_path(str(main), run_name="__main__")
 
     try:
         program()

@@ -74,7 +74,7 @@ def test_no_workflow_runs_pulumi_on_dev_against_nothing():
     for path in WORKFLOWS.glob("*.yml"):
         doc = _load(path.name)
         for job in doc["jobs"].values():
-            assert not (job.get("with") or {}).get("stack") == "dev", path.name
+            assert (job.get("with") or {}).get("stack") != "dev", path.name
             assert "dev" not in str(((job.get("strategy") or {}).get("matrix") or {}).get("stack", [])), path.name
 
 

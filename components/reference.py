@@ -62,17 +62,35 @@ def rules_table() -> str:
     return "\n".join(rows)
 
 
-def _leaves(model: type[BaseModel], prefix: str) -> Iterator[tuple[str, Any, Any, str]]:
-    """(key path, annotation, default, description) for every leaf key."""
+_WHOLE = ("Resources", "OpenIdConfig", "ImageConfig", "AutoscalingConfig", "SloConfig", "CertManagerConfig")
+"""Blocks shown as one key (their value is one object), not key by key."""
+
+
+def _optional(annotation: Any) -> bool:
+    return typing.get_origin(annotation) is Union and type(None) in typing.get_args(annotation)
+
+
+def _leaves(model: type[BaseModel], prefix: str, block: str = "") -> Iterator[tuple[str, Any, Any, str]]:
+    """(key path, type name, default, description) for every leaf key. `block`: the optional block the
+    keys sit in (its keys are required only when the block is set)."""
     for name, field in model.model_fields.items():
         key = f"{prefix}{field.alias or name}"
         if prefix == f"{NAMESPACE}:" and (field.alias or name) in _SKIP:
             continue
         sub = _model_of(field.annotation)
-        if sub is not None and sub.__name__ not in ("Resources", "OpenIdConfig", "ImageConfig", "AutoscalingConfig"):
-            yield from _leaves(sub, f"{key}.")
+        if sub is not None and sub.__name__ not in _WHOLE:
+            yield from _leaves(sub, f"{key}.", f"`{key}`" if _optional(field.annotation) else block)
             continue
-        default = field.get_default(call_default_factory=True) if not field.is_required() else "required"
+        values = typing.get_args(field.annotation)
+        if typing.get_origin(field.annotation) is dict and _model_of(values[-1]) is not None:
+            inner = _model_of(values[-1])
+            assert inner is not None
+            yield from _leaves(inner, f"{key}.<name>.", f"`{key}.<name>`")
+            continue
+        if field.is_required():
+            default = f"required in {block}" if block else "required"
+        else:
+            default = field.get_default(call_default_factory=True)
         rules = [m for m in field.metadata if isinstance(m, Rule)]
         yield key, rules[0].name if rules else _type_name(field.annotation), default, field.description or ""
 
@@ -104,7 +122,8 @@ def keys_table() -> str:
     rows = ["| key | type | default | dev | staging | prod | meaning |", "|---|---|---|---|---|---|---|"]
     for key, annotation, default, description in _leaves(StackConfig, f"{NAMESPACE}:"):
         values = " | ".join(_stack_value(docs[s], key) for s in STACKS)
-        rows.append(f"| `{key}` | {annotation} | {_show(default)} | {values} | {description} |")
+        shown = default if isinstance(default, str) and default.startswith("required") else _show(default)
+        rows.append(f"| `{key}` | {annotation} | {shown} | {values} | {description} |")
     return "\n".join(rows)
 
 

@@ -19,7 +19,9 @@ def longest_wait_chain(ev: Evaluation) -> list[str]:
     @cache
     def chain(urn: str) -> tuple[str, ...]:
         r = by_urn[urn]
-        best = max((chain(d) for d in r.dependencies if d in by_urn), key=len, default=())
+        best: tuple[str, ...] = max((chain(d) for d in r.dependencies if d in by_urn), key=lambda c: len(c),
+                                    default=())
         return (*best, r.name) if r.type in AWAITED else best
 
-    return list(max((chain(u) for u in by_urn), key=len, default=()))
+    chains: list[tuple[str, ...]] = [chain(u) for u in by_urn]
+    return list(max(chains, key=len)) if chains else []

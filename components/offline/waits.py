@@ -4,8 +4,6 @@ dependencies. Its length is the number of readiness waits that cannot overlap.""
 
 from __future__ import annotations
 
-from functools import cache
-
 from components.offline.engine import Evaluation
 
 AWAITED = ("kubernetes:helm.sh/v4:Chart", "kubernetes:apps/v1:Deployment", "kubernetes:core/v1:PersistentVolumeClaim",
@@ -15,13 +13,20 @@ AWAITED = ("kubernetes:helm.sh/v4:Chart", "kubernetes:apps/v1:Deployment", "kube
 def longest_wait_chain(ev: Evaluation) -> list[str]:
     """Names along the longest dependency chain, counting only awaited resources."""
     by_urn = {r.urn: r for r in ev.resources}
+    memo: dict[str, list[str]] = {}
 
-    @cache
-    def chain(urn: str) -> tuple[str, ...]:
-        r = by_urn[urn]
-        best: tuple[str, ...] = max((chain(d) for d in r.dependencies if d in by_urn), key=lambda c: len(c),
-                                    default=())
-        return (*best, r.name) if r.type in AWAITED else best
+    def chain(urn: str) -> list[str]:
+        if urn not in memo:
+            r = by_urn[urn]
+            best: list[str] = []
+            for dep in r.dependencies:
+                if dep in by_urn and len(candidate := chain(dep)) > len(best):
+                    best = candidate
+            memo[urn] = [*best, r.name] if r.type in AWAITED else best
+        return memo[urn]
 
-    chains: list[tuple[str, ...]] = [chain(u) for u in by_urn]
-    return list(max(chains, key=len)) if chains else []
+    longest: list[str] = []
+    for urn in by_urn:
+        if len(candidate := chain(urn)) > len(longest):
+            longest = candidate
+    return longest

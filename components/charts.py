@@ -7,7 +7,7 @@ air-gapped cluster needs one switch.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -107,6 +107,24 @@ def install(
 ) -> Chart:
     """One pinned chart release (Chart v4), from upstream or the mirror."""
     return Chart(name, chart_args(source, mirror, release=release, namespace=namespace, values=values), opts=opts)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddonArgs:
+    """What every addon takes besides its own config: where it runs and where its chart comes from."""
+
+    namespace: str
+    """Namespace to install into."""
+    chart_mirror: Optional[Mirror] = None
+    """`mesh:charts.mirror`, if set."""
+
+
+def install_addon(component: pulumi.Resource, name: str, source: ChartSource, args: AddonArgs, *,
+                  values: Mapping[str, Any], depends_on: Sequence[pulumi.Resource] = ()) -> Chart:
+    """An addon's chart as the component's child `<name>-chart`, released under the chart's own name."""
+    release = source.chart.removesuffix("-server")
+    return install(f"{name}-chart", source, args.chart_mirror, release=release, namespace=args.namespace,
+                   values=values, opts=pulumi.ResourceOptions(parent=component, depends_on=list(depends_on)))
 
 
 def generated_secret(name: str, length: int, parent: pulumi.Resource) -> pulumi.Output[str]:

@@ -13,7 +13,7 @@ from typing import Any, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.charts import GRAFANA_REPO, ChartSource, Mirror, generated_secret, install
+from components.charts import GRAFANA_REPO, AddonArgs, ChartSource, generated_secret, install_addon
 from components.config.models import GrafanaConfig
 from components.observability.dashboards import DATASOURCE_UID
 from components.observability.endpoints import Endpoint
@@ -25,15 +25,13 @@ DASHBOARD_ROOT = "/var/lib/grafana/dashboards/mesh"
 
 
 @dataclass(frozen=True, kw_only=True)
-class GrafanaArgs:
+class GrafanaArgs(AddonArgs):
     config: GrafanaConfig
     """`mesh:observability.grafana`."""
-    namespace: str
     prometheus_url: pulumi.Input[str]
     """The Prometheus component's `url` (or the stack's external Prometheus)."""
     dashboards: dict[str, dict[str, Any]] = field(default_factory=dict)
     """File name -> dashboard JSON (components.observability.dashboards)."""
-    chart_mirror: Optional[Mirror] = None
 
 
 def endpoint(namespace: str) -> Endpoint:
@@ -110,14 +108,9 @@ class Grafana(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self))
             for board, content in args.dashboards.items()
         ]
-        self.chart = install(
-            f"{name}-chart",
-            ChartSource("grafana", args.config.chart_version, GRAFANA_REPO),
-            args.chart_mirror,
-            release="grafana",
-            namespace=args.namespace,
+        self.chart = install_addon(
+            self, name, ChartSource("grafana", args.config.chart_version, GRAFANA_REPO), args,
             values=values(args.config, args.prometheus_url, self.admin_password, list(args.dashboards)),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=maps),
-        )
+            depends_on=maps)
         self.url = pulumi.Output.from_input(self.endpoint.url)  # known up front: nothing waits on it
         self.register_outputs({"url": self.url, "adminPassword": self.admin_password})

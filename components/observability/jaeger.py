@@ -10,7 +10,7 @@ from typing import Any, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.charts import JAEGER_REPO, RESTRICTED_CONTAINER, ChartSource, Mirror, install, restricted_pod
+from components.charts import JAEGER_REPO, RESTRICTED_CONTAINER, AddonArgs, ChartSource, install_addon, restricted_pod
 from components.config.models import JaegerConfig, JaegerStorage
 from components.istio_values import TracingTarget
 from components.observability.endpoints import Endpoint
@@ -26,11 +26,9 @@ BADGER_CLAIM = "jaeger-badger"
 
 
 @dataclass(frozen=True, kw_only=True)
-class JaegerArgs:
+class JaegerArgs(AddonArgs):
     config: JaegerConfig
     """`mesh:observability.jaeger`."""
-    namespace: str
-    chart_mirror: Optional[Mirror] = None
 
 
 # Ref: jaeger chart 4.x templates/jaeger/jaeger-service.yaml: ONE Service named
@@ -143,15 +141,8 @@ class Jaeger(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(parent=self),
                 )
             )
-        self.chart = install(
-            f"{name}-chart",
-            ChartSource("jaeger", cfg.chart_version, JAEGER_REPO),
-            args.chart_mirror,
-            release="jaeger",
-            namespace=args.namespace,
-            values=values(cfg),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=deps),
-        )
+        self.chart = install_addon(self, name, ChartSource("jaeger", cfg.chart_version, JAEGER_REPO), args,
+                                   values=values(cfg), depends_on=deps)
         self.collector = collector(args.namespace)
         self.query = query(args.namespace)
         # Plain values: the Service names are known up front, and nothing needs Jaeger up to start

@@ -12,7 +12,7 @@ from typing import Any, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.charts import KIALI_REPO, RESTRICTED_CONTAINER, ChartSource, Mirror, generated_secret, install
+from components.charts import KIALI_REPO, RESTRICTED_CONTAINER, AddonArgs, ChartSource, generated_secret, install_addon
 from components.config.models import KialiConfig
 from components.observability.endpoints import Endpoint
 
@@ -42,10 +42,9 @@ class Link:
 
 
 @dataclass(frozen=True, kw_only=True)
-class KialiArgs:
+class KialiArgs(AddonArgs):
     config: KialiConfig
     """`mesh:observability.kiali`."""
-    namespace: str
     prometheus_url: pulumi.Input[str]
     """Required: Kiali without Prometheus shows no graph."""
     tracing: Optional[Link] = None
@@ -57,7 +56,6 @@ class KialiArgs:
     """The OpenID client secret (a Pulumi secret), when the client is confidential."""
     wait_for: tuple[pulumi.Resource, ...] = ()
     """Charts Kiali needs up before it starts (tracing: Kiali does not start without its backend)."""
-    chart_mirror: Optional[Mirror] = None
 
 
 def endpoint(namespace: str) -> Endpoint:
@@ -153,15 +151,10 @@ class Kiali(pulumi.ComponentResource):
             secrets.append(_secret(f"{name}-oidc-secret", OIDC_SECRET, args.namespace,
                                    {"oidc-secret": args.client_secret}, self))
         self.endpoint = endpoint(args.namespace)
-        self.chart = install(
-            f"{name}-chart",
-            ChartSource("kiali-server", args.config.chart_version, KIALI_REPO),
-            args.chart_mirror,
-            release="kiali",
-            namespace=args.namespace,
+        self.chart = install_addon(
+            self, name, ChartSource("kiali-server", args.config.chart_version, KIALI_REPO), args,
             values=values(args.config, prometheus_url=args.prometheus_url, tracing=args.tracing,
                           grafana=args.grafana, grafana_password=args.grafana_password is not None),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*secrets, *args.wait_for]),
-        )
+            depends_on=[*secrets, *args.wait_for])
         self.url = pulumi.Output.from_input(self.endpoint.url)
         self.register_outputs({"url": self.url})

@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 import pulumi
 
-from components.charts import PROMETHEUS_REPO, RESTRICTED_CONTAINER, ChartSource, Mirror, install, restricted_pod
+from components.charts import PROMETHEUS_REPO, RESTRICTED_CONTAINER, AddonArgs, ChartSource, install_addon, restricted_pod
 from components.config.models import PrometheusConfig
 from components.observability.endpoints import Endpoint
 
@@ -17,14 +17,11 @@ PORT = 9090
 
 
 @dataclass(frozen=True, kw_only=True)
-class PrometheusArgs:
+class PrometheusArgs(AddonArgs):
     config: PrometheusConfig
     """`mesh:observability.prometheus`."""
-    namespace: str
-    """Namespace to install into."""
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Rule files (components.observability.slo.rule_files)."""
-    chart_mirror: Optional[Mirror] = None
 
 
 def endpoint(namespace: str) -> Endpoint:
@@ -101,14 +98,7 @@ class Prometheus(pulumi.ComponentResource):
         super().__init__("mesh:observability:Prometheus", name, None, opts)
         cfg = args.config
         self.endpoint = endpoint(args.namespace)
-        self.chart = install(
-            f"{name}-chart",
-            ChartSource("prometheus", cfg.chart_version, PROMETHEUS_REPO),
-            args.chart_mirror,
-            release="prometheus",
-            namespace=args.namespace,
-            values=values(cfg, args.rules),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        self.chart = install_addon(self, name, ChartSource("prometheus", cfg.chart_version, PROMETHEUS_REPO), args,
+                                   values=values(cfg, args.rules))
         self.url = pulumi.Output.from_input(self.endpoint.url)  # known up front: nothing waits on it
         self.register_outputs({"url": self.url})

@@ -201,7 +201,7 @@ def main(write: bool = False) -> int:
     print("\n| services | resources | program s | floor s | program/floor | own code share | "
           "ms per added service | floor ms per added resource | peak MiB |")
     print("|---|---|---|---|---|---|---|---|---|")
-    for prev, r in zip([None, *scaling], scaling, strict=True):
+    for prev, r in zip([None, *scaling], scaling, strict=False):  # pairs of (previous, current)
         per = floor_per = ""
         if prev is not None:
             per = f"{1000 * (r['program']['seconds'] - prev['program']['seconds']) / (r['n'] - prev['n']):.1f}"

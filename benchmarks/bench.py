@@ -3,7 +3,7 @@
     make bench                       # everything: both tables, results.json, results.png
     python benchmarks/bench.py --one program 200   # one measurement (used internally, in a subprocess)
 
-Every measurement runs the real __main__.py under Pulumi's mock engine (tests/harness.py) in a
+Every measurement runs the real __main__.py under Pulumi's mock engine (components/offline/engine.py) in a
 fresh subprocess, so imports and caches of one run never help another. The floor is a trivial
 program that registers the same number of plain resources (ConfigMaps) through the same SDK and
 engine. Timings are medians of REPEATS runs. The script exits 1 when a change touches more than

@@ -154,20 +154,32 @@ def with_wait_for_ca_bundle(props: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def ignore_webhook_drift(args: pulumi.ResourceTransformArgs) -> Optional[pulumi.ResourceTransformResult]:
-    """Transform for the Istio charts' webhook configurations.
-
-    Ignore the `caBundle` istiod injects (else every `pulumi up` would reset it and istiod patch it
-    back: a permanent diff and a window where validation and injection fail), and wait until istiod
-    has patched it, so whatever depends on the chart (custom resources, injected namespaces) never
-    races the webhook on the first `pulumi up`.
-    """
+    """Transform for the Istio charts' webhook configurations: ignore the `caBundle` istiod injects
+    (else every `pulumi up` would reset it and istiod patch it back: a permanent diff and a window
+    where validation and injection fail)."""
     if args.type_ not in _WEBHOOK_TYPES:
         return None
     paths = webhook_ignore_paths(args.props)
     if not paths:
         return None
     opts = pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(ignore_changes=paths))
-    return pulumi.ResourceTransformResult(props=with_wait_for_ca_bundle(args.props), opts=opts)
+    return pulumi.ResourceTransformResult(props=args.props, opts=opts)
+
+
+def await_webhook_ca(args: pulumi.ResourceTransformArgs) -> Optional[pulumi.ResourceTransformResult]:
+    """istiod's webhook configurations: ignore the `caBundle` drift and wait until istiod has patched
+    it, so whatever depends on istiod (custom resources, injected namespaces) never races the webhook
+    on the first `pulumi up`."""
+    result = ignore_webhook_drift(args)
+    if result is None:
+        return None
+    return pulumi.ResourceTransformResult(props=with_wait_for_ca_bundle(args.props), opts=result.opts)
+
+
+def webhook_transforms(chart: str) -> list[Any]:
+    """The `base` chart only ignores the drift: istiod (which patches the bundle) is installed after
+    base and waits for it, so base waiting for the bundle would deadlock the first `pulumi up`."""
+    return [await_webhook_ca] if chart == "istiod" else [ignore_webhook_drift]
 
 
 def peer_authentication(mode: str) -> dict[str, Any]:

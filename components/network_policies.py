@@ -109,6 +109,8 @@ def observability(namespace: str, scrapers: Sequence[str], ingress: str | None,
         policy("grafana", namespace, GRAFANA, [
             rule([3000], [pods(KIALI), *(via_ingress if "grafana" in exposed else [])]),
         ], "Kiali lists dashboards; people come through the ingress when exposed, else port-forward"),
-        policy("kiali", namespace, KIALI, [rule([20001], via_ingress)] if "kiali" in exposed and ingress else [],
-               "people come through the ingress when exposed, else port-forward"),
+        policy("kiali", namespace, KIALI, [
+            rule([9090], [pods(PROMETHEUS)]),  # Kiali's own metrics (the chart annotates its pod for scraping)
+            *([rule([20001], via_ingress)] if "kiali" in exposed and ingress else []),
+        ], "people come through the ingress when exposed, else port-forward; metrics to Prometheus"),
     ]

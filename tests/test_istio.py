@@ -121,10 +121,20 @@ def test_istio_charts_carry_the_webhook_drift_transform(dev):
     assert charts["prometheus"].transforms == 0
 
 
-def _transform(type_, props):
+def _transform(type_, props, transform=iv.await_webhook_ca):
     args = pulumi.ResourceTransformArgs(custom=True, type_=type_, name="x", props=props,
                                         opts=pulumi.ResourceOptions())
-    return iv.ignore_webhook_drift(args)
+    return transform(args)
+
+
+def test_only_istiod_waits_for_the_ca_bundle_base_would_deadlock():
+    # base is installed before istiod and istiod waits for it: base waiting for istiod's patch never ends.
+    assert iv.webhook_transforms("base") == [iv.ignore_webhook_drift]
+    assert iv.webhook_transforms("istiod") == [iv.await_webhook_ca]
+    props = {"webhooks": [{"name": "validation.istio.io", "clientConfig": {"caBundle": ""}}]}
+    base = _transform("kubernetes:admissionregistration.k8s.io/v1:ValidatingWebhookConfiguration", props,
+                      iv.ignore_webhook_drift)
+    assert base.props == props and base.opts.ignore_changes == ["webhooks[0].clientConfig.caBundle"]
 
 
 def test_transform_ignores_ca_bundle_of_every_webhook():

@@ -67,7 +67,8 @@ def test_dashboards_are_reachable_only_through_the_ingress_when_exposed():
     prod, dev = evaluate("prod"), evaluate("dev")  # prod exposes Kiali, dev exposes nothing
     assert _admits(_policies(prod, "observability")["kiali"], 20001, np.peer("istio-ingress"))
     assert not _admits(_policies(prod, "observability")["grafana"], 3000, np.peer("istio-ingress"))
-    assert _policies(dev, "observability")["kiali"]["ingress"] == []  # port-forward only
+    assert not _admits(_policies(dev, "observability")["kiali"], 20001, np.peer("istio-ingress"))  # port-forward only
+    assert _admits(_policies(dev, "observability")["kiali"], 9090, np.pods(np.PROMETHEUS))
     exposed = evaluate("dev", {"observability": {"grafana": {"host": "grafana.localtest.me"}}})
     assert _admits(_policies(exposed, "observability")["grafana"], 3000, np.peer("istio-ingress"))
 

@@ -165,14 +165,6 @@ class ServicePlan:
     callers: tuple[Caller, ...]
     """Declared callers (sorted), then the ingress gateway if the service is public."""
 
-    @property
-    def caller_principals(self) -> list[str]:
-        return [c.principal for c in self.callers]
-
-    @property
-    def caller_namespaces(self) -> list[str]:
-        return [c.namespace for c in self.callers]
-
 
 def plan_services(cfg: StackConfig, ingress: Optional[Caller]) -> list[ServicePlan]:
     """A plan per service, in topology order. `ingress`: the gateway's identity, or None without one."""

@@ -136,9 +136,8 @@ def by_ports(service: topo.Service, callers: Sequence[Caller]) -> list[tuple[tup
 
 def network_policy_spec(service: topo.Service, callers: Sequence[Caller], scrapers: Sequence[str]) -> dict[str, Any]:
     """Layer-4 twin of the AuthorizationPolicy: only callers' namespaces reach their ports."""
-    by_ns = lambda ns: {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}}  # noqa: E731
     rules: list[dict[str, Any]] = [
-        {"from": [by_ns(c.namespace) for c in group], "ports": [{"protocol": "TCP", "port": p} for p in ports]}
+        {"from": [peer(c.namespace) for c in group], "ports": [{"protocol": "TCP", "port": p} for p in ports]}
         for ports, group in by_ports(service, callers)]
     rules.append({"from": [peer(s) for s in scrapers], "ports": [{"protocol": "TCP", "port": p} for p in METRICS_PORTS]})
     return {"podSelector": {"matchLabels": {"app": service.name}}, "policyTypes": ["Ingress"], "ingress": rules}

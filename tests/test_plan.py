@@ -70,11 +70,12 @@ def test_min_replicas_comes_from_the_hpa_when_there_is_one(autoscaling, replicas
 
 def test_callers_are_the_call_graph_plus_the_ingress_for_the_public_service():
     plans = {p.service.name: p for p in plan_services(_cfg(), INGRESS)}
-    assert plans["db"].caller_namespaces == ["customer", "item"]
-    assert plans["db"].caller_principals == ["cluster.local/ns/customer/sa/customer", "cluster.local/ns/item/sa/item"]
+    assert [c.namespace for c in plans["db"].callers] == ["customer", "item"]
+    assert [c.principal for c in plans["db"].callers] == ["cluster.local/ns/customer/sa/customer",
+                                                          "cluster.local/ns/item/sa/item"]
     # The ingress routes to the http port only: it may not call the gRPC port.
     assert plans["gateway"].callers == (Caller("istio-ingress", "istio-ingress", (4000,)),)
-    assert plans["customer"].caller_namespaces == ["authority", "catalog"]
+    assert [c.namespace for c in plans["customer"].callers] == ["authority", "catalog"]
 
 
 def test_without_an_ingress_nobody_calls_the_public_service():

@@ -130,7 +130,8 @@ def kubernetes_problems(objects: list[dict[str, Any]], version: str) -> list[str
 
 def policy_problems(objects: list[dict[str, Any]], config: dict[str, Any]) -> list[str]:
     """The CrossGuard pack's resource rules, on each rendered object as a real preview hands them over."""
-    sys.path.insert(0, str(ROOT / "policy"))
+    if str(ROOT / "policy") not in sys.path:
+        sys.path.insert(0, str(ROOT / "policy"))
     import rules  # policy/rules.py: pure functions
 
     out = []

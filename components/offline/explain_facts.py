@@ -126,7 +126,8 @@ def _chart(r: dict[str, Any], f: Facts) -> None:
 
 def _violations(stack: str, resources: list[dict[str, Any]]) -> set[str]:
     """The policy pack (this checkout's rules) over the snapshot's resources."""
-    sys.path.insert(0, str(ROOT / "policy"))
+    if str(ROOT / "policy") not in sys.path:
+        sys.path.insert(0, str(ROOT / "policy"))
     import rules
 
     config = json.loads((ROOT / "policy" / f"config.{stack}.json").read_text())

@@ -21,3 +21,10 @@ def dev():
 def prod():
     """The prod stack, evaluated once for every test that only reads it."""
     return evaluate("prod")
+
+
+def pytest_make_parametrize_id(config, val, argname):
+    """String parameters as safe test ids (see ids.py)."""
+    from ids import case_id
+
+    return case_id(val) if isinstance(val, str) else None

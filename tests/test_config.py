@@ -2,6 +2,7 @@
 
 import pulumi
 import pytest
+from ids import case_id
 
 from components.config.errors import ConfigError
 from components.config.loading import parse_stack_config
@@ -91,7 +92,7 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("stack,patch,key,rule", BAD, ids=[f"{b[2]}:{i}" for i, b in enumerate(BAD)])
+@pytest.mark.parametrize("stack,patch,key,rule", BAD, ids=[case_id(b[2], i) for i, b in enumerate(BAD)])
 def test_bad_config_names_the_key_and_registers_nothing(stack, patch, key, rule):
     result = attempt(stack, patch)
     assert isinstance(result.error, ConfigError), result.error

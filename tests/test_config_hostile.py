@@ -2,6 +2,7 @@
 ConfigError naming the key, the value (or [secret]) and the rule, before anything is registered."""
 
 import pytest
+from ids import case_id
 
 from components.config.errors import ConfigError
 from components.offline.engine import attempt, evaluate
@@ -121,7 +122,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("category,stack,patch,key,rule", CASES, ids=[f"{c[0]}:{c[3]}" for c in CASES])
+@pytest.mark.parametrize("category,stack,patch,key,rule", CASES, ids=[case_id(c[0], c[3]) for c in CASES])
 def test_hostile_config_is_refused_naming_the_key(category, stack, patch, key, rule):
     result = attempt(stack, patch)
     assert isinstance(result.error, ConfigError), result.error

@@ -7,6 +7,7 @@ tests the mutation run (`make mutate`) uses.
 import re
 
 import pytest
+from ids import case_id
 from test_config import BAD
 from test_config_hostile import CASES
 from test_images import BAD_BUILDS
@@ -59,7 +60,7 @@ def _written(patch: dict, key: str):
     return None if isinstance(node, (dict, list)) else node
 
 
-@pytest.mark.parametrize("stack,patch,key,rule", TABLE, ids=[f"{c[2]}:{i}" for i, c in enumerate(TABLE)])
+@pytest.mark.parametrize("stack,patch,key,rule", TABLE, ids=[case_id(i, c[2]) for i, c in enumerate(TABLE)])
 def test_parser_refuses(stack, patch, key, rule):
     with pytest.raises(ConfigError) as info:
         parse_stack_config(stack, merge(stack_config(stack), patch))

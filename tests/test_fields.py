@@ -33,10 +33,10 @@ CASES = [
 
 def _name(type_) -> str:
     rules = [m for m in getattr(type_, "__metadata__", ()) if isinstance(m, f.Rule)]
-    return rules[0].name if rules else repr(type_)
+    return (rules[0].name if rules else "int").replace(" ", "_").replace("'", "")
 
 
-@pytest.mark.parametrize("type_,good,bad", CASES, ids=[_name(c[0]) for c in CASES])
+@pytest.mark.parametrize("type_,good,bad", CASES, ids=[f"{i}-{_name(c[0])}" for i, c in enumerate(CASES)])
 def test_field_accepts_and_refuses(type_, good, bad):
     adapter = TypeAdapter(type_)
     for value in good:

@@ -53,7 +53,7 @@ KINDS = ["kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kub
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.rsplit(":", 1)[-1])
-@pytest.mark.parametrize("break_", list(BREAKS), ids=str)
+@pytest.mark.parametrize("break_", list(BREAKS), ids=lambda b: b.replace(" ", "_"))
 def test_pod_security_restricted_on_every_pod_template(kind, break_):
     assert sec.pod_security(kind, _with_pod(kind, POD), PROD) == []
     found = sec.pod_security(kind, _with_pod(kind, _breaking(BREAKS[break_])), PROD)

@@ -26,16 +26,12 @@ MORE = [
     ("staging", {"workloads": {"autoscaling": {"minReplicas": 4, "maxReplicas": 3}, "services": {"db": {}}}},
      "mesh:workloads.services.db.autoscaling.minReplicas", "must not exceed maxReplicas"),
 ]
-TABLE = [(stack, patch, key, rule) for stack, patch, key, rule in BAD] + \
-        [(stack, patch, key, rule) for _, stack, patch, key, rule in CASES] + \
-        [("dev", {"workloads": {"build": build}}, key, rule) for build, key, rule in BAD_BUILDS] + MORE
 MORE += [
     ("prod", {"observability": {"jaeger": {"enabled": False, "external": {
         "collectorHost": "otel.x", "queryUrl": "https://u:p@jaeger.example.com"}}}},
      "mesh:observability.jaeger.external.queryUrl", "user:password@"),
     ("prod", {"observability": {"kiali": {"auth": {"openid": {"issuerUri": "https://u:p@login.example.com"}}}}},
      "mesh:observability.kiali.auth.openid.issuerUri", "user:password@"),
-    ("prod", {"workloads": {"tag": None}}, "mesh:workloads.tag", "needs an image tag or digest"),
 ]
 MORE += [
     ("dev", {"workloads": {"resources": {"requests": {"cpu": "2", "memory": "64Mi"},
@@ -44,6 +40,9 @@ MORE += [
     ("prod", {"charts": {"mirror": "https://charts.internal", "mirrorUsername": "ci"}},
      "mesh:charts.mirrorUsername", "set both mirrorUsername and mirrorPassword"),
 ]
+TABLE = [(stack, patch, key, rule) for stack, patch, key, rule in BAD] + \
+        [(stack, patch, key, rule) for _, stack, patch, key, rule in CASES] + \
+        [("dev", {"workloads": {"build": build}}, key, rule) for build, key, rule in BAD_BUILDS] + MORE
 MASKED = {"[a URL with credentials]", "[not shown]", "[not read]"}
 
 

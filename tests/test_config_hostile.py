@@ -108,6 +108,13 @@ CASES = [
      "mesh:observability.prometheus.externalUrl", "user:password@"),
     ("credentials", "prod", {"charts": {"mirror": "https://charts.internal", "mirrorUsername": "ci",
                                         "mirrorPassword": "hunter2"}}, "mesh:charts.mirrorPassword", "--secret"),
+    ("credentials", "prod", {"observability": {"prometheus": {"alertmanager": {
+        "webhookUrl": "https://hooks.example.com/T0/B0/x"}}}},
+     "mesh:observability.prometheus.alertmanager.webhookUrl", "must be a secret"),
+    ("credentials", "prod", {"observability": {"kiali": {"auth": {"openid": {"clientSecret": "s3cr3t"}}}}},
+     "mesh:observability.kiali.auth.openid.clientSecret", "must be a secret"),
+    ("environment", "dev", {"observability": {"prometheus": {"alertmanager": {}}}},
+     "mesh:observability.prometheus.alertmanager", "off in dev"),
     # The version window.
     ("versions", "dev", {"istio": {"version": "1.29.3"}}, "mesh:istio.version", "not a release this program knows"),
     ("versions", "dev", {"istio": {"version": "1.31.9"}}, "mesh:istio.version", "allowUnknownVersion"),

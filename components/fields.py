@@ -63,9 +63,20 @@ _URL = r"https?://[!-.0-~]+(/[!-~]*)?"  # printable ASCII, no spaces
 _POSITIVE = r"(?=[0-9.]*[1-9])"  # at least one non-zero digit: a quantity above 0
 _CPU = rf"{_POSITIVE}([0-9]+m|[0-9]+(\.[0-9]+)?)"
 _MEMORY = rf"{_POSITIVE}[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)"
+def _not_bool(value: Any) -> Any:
+    """YAML reads `yes`/`true` as a boolean, which Python would take as 1: refuse it for numbers."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not a boolean (YAML reads yes/no/true/false as booleans)")
+    return value
+
+
+Int = Annotated[int, BeforeValidator(_not_bool)]
+"""An integer; a boolean is refused rather than read as 0 or 1."""
+Number = Annotated[float, BeforeValidator(_not_bool)]
+"""A number; a boolean is refused rather than read as 0 or 1."""
 MAX_INT32 = 2**31 - 1
 """Kubernetes stores replicas, HPA bounds and ports as int32."""
-Replicas = Annotated[int, Field(ge=1, le=MAX_INT32)]
+Replicas = Annotated[int, BeforeValidator(_not_bool), Field(ge=1, le=MAX_INT32)]
 # Ref: https://istio.io/latest/docs/ops/deployment/application-requirements/#ports-used-by-istio
 ISTIO_RESERVED_PORTS = (15000, 15001, 15004, 15006, 15008, 15009, 15020, 15021, 15053, 15090)
 
@@ -77,7 +88,7 @@ def _app_port(value: int) -> int:
     return value
 
 
-AppPort = Annotated[int, Field(ge=1, le=65535), AfterValidator(_app_port)]
+AppPort = Annotated[int, BeforeValidator(_not_bool), Field(ge=1, le=65535), AfterValidator(_app_port)]
 """An application container port: 1-65535 and none the sidecar uses."""
 _MEMORY_FACTORS = {"k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
 

@@ -115,6 +115,15 @@ CASES = [
      "mesh:observability.kiali.auth.openid.clientSecret", "must be a secret"),
     ("environment", "dev", {"observability": {"prometheus": {"alertmanager": {}}}},
      "mesh:observability.prometheus.alertmanager", "off in dev"),
+    ("limits", "dev", {"workloads": {"replicas": True}}, "mesh:workloads.replicas", "not a boolean"),
+    ("limits", "dev", {"istio": {"tracing": {"sampling": True}}}, "mesh:istio.tracing.sampling", "not a boolean"),
+    ("limits", "dev", {"topology": {"services": [_svc("web", protocol="http", port=True, public=True)]}},
+     "mesh:topology.services[0].ports[0].port", "not a boolean"),
+    ("versions", "dev", {"istio": {"canary": {"version": "1.31.0", "revision": "default"}}},
+     "mesh:istio.canary.revision", "reserved for Istio's default revision tag"),
+    ("credentials", "dev", {"workloads": {"build": {
+        "git": "https://bob:ghp_token@github.com/mercari/mercari-microservices-example"}}},
+     "mesh:workloads.build.git", "user:password@"),
     # The version window.
     ("versions", "dev", {"istio": {"version": "1.29.3"}}, "mesh:istio.version", "not a release this program knows"),
     ("versions", "dev", {"istio": {"version": "1.31.9"}}, "mesh:istio.version", "allowUnknownVersion"),

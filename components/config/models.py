@@ -24,8 +24,10 @@ from components.fields import (
     HttpUrl,
     ImageTag,
     IngressHost,
+    Int,
     K8sMinor,
     MemoryQuantity,
+    Number,
     OptionalDnsLabel,
     Replicas,
     Repository,
@@ -112,7 +114,7 @@ class ProxyConfig(Strict):
 
 class TracingConfig(Strict):
     enabled: bool = Field(True, description="Send spans to the tracing backend (Telemetry API).")
-    sampling: float = Field(1.0, ge=0, le=100, allow_inf_nan=False, description="Percent of requests traced, 0-100.")
+    sampling: Number = Field(1.0, ge=0, le=100, allow_inf_nan=False, description="Percent of requests traced, 0-100.")
 
 
 class AccessLogConfig(Strict):
@@ -164,13 +166,13 @@ class PrometheusConfig(Strict):
 
 class JaegerExternal(Strict):
     collector_host: DnsName = Field(description="OTLP gRPC collector host, e.g. otel.observability.svc.cluster.local")
-    collector_port: int = Field(4317, ge=1, le=65535)
+    collector_port: Int = Field(4317, ge=1, le=65535)
     query_url: Optional[HttpUrl] = Field(None, description="Jaeger query URL for Kiali, if any.")
 
 
 class JaegerStorage(Strict):
     type: Literal["memory", "badger"] = Field("memory", description="memory (dev) or badger on a volume.")
-    max_traces: int = Field(100000, ge=1000, le=MAX_INT32, description="memory: traces kept.")
+    max_traces: Int = Field(100000, ge=1000, le=MAX_INT32, description="memory: traces kept.")
     size: MemoryQuantity = Field("10Gi", description="badger: volume size.")
     storage_class: Optional[Text] = None
     retention: GoDuration = Field("72h", description="badger: how long spans are kept (Go duration: no 'd').")
@@ -242,7 +244,7 @@ class IngressConfig(Strict):
     namespace: DnsLabel = Field("istio-ingress", description="The gateway's own injected namespace.")
     service_type: Literal["NodePort", "LoadBalancer", "ClusterIP"] = Field(
         "LoadBalancer", description="Service type of the gateway.")
-    node_port: Optional[int] = Field(None, ge=30000, le=32767, description="HTTP nodePort when NodePort.")
+    node_port: Optional[Int] = Field(None, ge=30000, le=32767, description="HTTP nodePort when NodePort.")
     hosts: list[IngressHost] = Field(default_factory=lambda: ["*"], min_length=1,
                                      description="Host names the Gateway serves ('*', '*.example.com', 'a.example.com').")
     tls: Optional[TlsConfig] = None
@@ -279,15 +281,15 @@ class BuildSource(Strict):
 class AutoscalingConfig(Strict):
     min_replicas: Replicas = 2
     max_replicas: Replicas = 5
-    cpu_utilization: int = Field(75, ge=1, le=100, description="Target average CPU, percent of requests.")
+    cpu_utilization: Int = Field(75, ge=1, le=100, description="Target average CPU, percent of requests.")
 
 
 class SloConfig(Strict):
     """Objectives; unset fields fall back to the stack's, then to the environment's defaults."""
 
-    availability: Optional[float] = Field(None, gt=0, lt=100, allow_inf_nan=False,
+    availability: Optional[Number] = Field(None, gt=0, lt=100, allow_inf_nan=False,
                                           description="Percent of inbound requests that succeed, e.g. 99.9.")
-    latency_p99_ms: Optional[int] = Field(None, ge=1, le=MAX_INT32, description="p99 latency bound (ms).")
+    latency_p99_ms: Optional[Int] = Field(None, ge=1, le=MAX_INT32, description="p99 latency bound (ms).")
 
 
 class WorkloadSettings(Strict):

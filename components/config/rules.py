@@ -185,6 +185,12 @@ def _resource_bounds(key: str, res: Resources) -> list[Problem]:
 
 def _istio_rules(cfg: StackConfig) -> list[Problem]:
     istio, out = cfg.istio, []
+    # Ref: https://istio.io/latest/docs/setup/upgrade/canary/#stable-revision-labels ("default" is the default tag)
+    for key, revision in (("mesh:istio.revision", istio.revision),
+                          ("mesh:istio.canary.revision", istio.canary.revision if istio.canary else None)):
+        if revision == "default":
+            out.append(Problem(key, revision, "'default' is reserved for Istio's default revision tag: use '' for the "
+                                              "default revision or another name"))
     if istio.canary and istio.canary.revision == istio.revision:
         out.append(Problem("mesh:istio.canary.revision", istio.canary.revision, "must differ from mesh:istio.revision"))
     if cfg.environment != "dev" and istio.mtls != "STRICT":
@@ -275,6 +281,9 @@ def _build_rules(cfg: StackConfig, build: BuildSource) -> list[Problem]:
         return [Problem(key, build.model_dump(by_alias=True, exclude_none=True),
                         "set exactly one of git (with commit) or path")]
     if build.git is not None:
+        if "@" in build.git.split("://", 1)[-1].split("/", 1)[0]:
+            return [Problem(f"{key}.git", "[a URL with credentials]", "must not embed user:password@: the commit is "
+                                                                     "public on GitHub, so no credential is needed")]
         if build.github_repo is None:
             return [Problem(f"{key}.git", build.git, "must be a GitHub repository URL https://github.com/<owner>/<repo>"
                                                       " (the Dockerfiles are read at the pinned commit); else use path")]

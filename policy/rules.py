@@ -108,10 +108,14 @@ def image_pinned(type_: str, props: Props, config: Config) -> list[str]:
 def kiali_not_anonymous(type_: str, props: Props, config: Config) -> list[str]:
     """Kiali requires login outside dev."""
     env = config.get("environment", "prod")
-    if type_ not in CHARTS or not str(props.get("chart", "")).endswith("kiali-server") or env == "dev":
+    chart = str(props.get("chart", ""))
+    if type_ not in CHARTS or env == "dev" or not chart.endswith(("kiali-server", "kiali-operator")):
         return []
-    strategy = ((props.get("values") or {}).get("auth") or {}).get("strategy", "token")
-    if strategy == "anonymous":
+    values = props.get("values") or {}
+    if chart.endswith("kiali-operator"):  # the operator chart can create the Kiali CR from `cr.spec`
+        values = ((values.get("cr") or {}).get("spec")) or {}
+    strategy = str((values.get("auth") or {}).get("strategy", "token"))
+    if strategy.lower() == "anonymous":
         return [f"Kiali uses anonymous auth in {env}: anyone who reaches it can read (and, unless view-only, change) "
                 "the mesh. Fix: set mesh:observability.kiali.auth.strategy to token or openid."]
     return []

@@ -28,9 +28,19 @@ DESTINATION_RULE = "kubernetes:networking.istio.io/v1:DestinationRule"
 TELEMETRY = "kubernetes:telemetry.istio.io/v1:Telemetry"
 KIALI_CR = "kubernetes:kiali.io/v1alpha1:Kiali"
 INJECT = "sidecar.istio.io/inject"
+# A source must name who it admits; `not*` fields alone admit everyone else.
+# Ref: https://istio.io/latest/docs/reference/config/security/authorization-policy/#Source
+IDENTITIES = ("principals", "requestPrincipals", "namespaces", "ipBlocks", "remoteIpBlocks")
 _VERSION = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+", re.ASCII)
 # Ref: https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted
 ALLOWED_CAPABILITIES = {"NET_BIND_SERVICE"}
+RESTRICTED_VOLUMES = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim",
+                      "projected", "secret", "name"}
+# Ref: https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline (safe sysctls)
+SAFE_SYSCTLS = {"kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.ip_unprivileged_port_start",
+                "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range", "net.ipv4.ip_local_reserved_ports",
+                "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_intvl",
+                "net.ipv4.tcp_keepalive_probes"}
 
 
 def _name(props: Props) -> str:
@@ -76,12 +86,21 @@ def pod_security(type_: str, props: Props, config: Config) -> list[str]:
     for host in ("hostNetwork", "hostPID", "hostIPC"):
         if pod.get(host):
             found.append(f"{host}: true")
-    found += [f"hostPath volume '{v.get('name')}'" for v in pod.get("volumes") or [] if "hostPath" in v]
+    found += [f"volume '{v.get('name')}' of type {sorted(set(v) - RESTRICTED_VOLUMES)}"
+              for v in pod.get("volumes") or [] if set(v) - RESTRICTED_VOLUMES]
     pod_sc = pod.get("securityContext") or {}
+    found += [f"unsafe sysctl {s.get('name')}" for s in pod_sc.get("sysctls") or [] if s.get("name") not in SAFE_SYSCTLS]
+    if (pod_sc.get("windowsOptions") or {}).get("hostProcess"):
+        found.append("a Windows host process")
     for c in containers(pod):
         sc, name = c.get("securityContext") or {}, c.get("name")
         if sc.get("privileged"):
             found.append(f"container {name} is privileged")
+        found += [f"container {name} binds host port {p.get('hostPort')}" for p in c.get("ports") or [] if p.get("hostPort")]
+        if sc.get("procMount", "Default") != "Default":
+            found.append(f"container {name} sets procMount {sc.get('procMount')}")
+        if (sc.get("windowsOptions") or {}).get("hostProcess"):
+            found.append(f"container {name} is a Windows host process")
         added = set((sc.get("capabilities") or {}).get("add") or []) - ALLOWED_CAPABILITIES
         if added:
             found.append(f"container {name} adds capabilities {sorted(added)}")
@@ -155,8 +174,10 @@ def authorization_not_open(type_: str, props: Props, config: Config) -> list[str
         if not rule or not rule.get("from"):
             why.append("a rule without `from` (any source)")
         for source in [f.get("source") or {} for f in rule.get("from") or []]:
+            if not any(source.get(k) for k in IDENTITIES):
+                why.append("a source that names no identity (only exclusions, or none)")
             for key in ("principals", "namespaces", "requestPrincipals"):
-                if "*" in (source.get(key) or []):
+                if any("*" in str(v) for v in source.get(key) or []):
                     why.append(f"a wildcard in {key}")
     return [f"AuthorizationPolicy '{_name(props)}' allows everyone: {w}. Fix: list the callers' principals "
             "(the program derives them from the call graph)." for w in why]
@@ -205,8 +226,11 @@ def grafana_not_anonymous(type_: str, props: Props, config: Config) -> list[str]
     """Anonymous Grafana only in dev (Chart v4 or Release v3 of the grafana chart)."""
     if type_ not in CHARTS or _chart(props) != "grafana" or env(config) == "dev":
         return []
-    anon = (((props.get("values") or {}).get("grafana.ini") or {}).get("auth.anonymous") or {})
-    if anon.get("enabled") in (True, "true", "True"):
+    values = props.get("values") or {}
+    anon = ((values.get("grafana.ini") or {}).get("auth.anonymous") or {}).get("enabled")
+    # Ref: https://grafana.com/docs/grafana/latest/setup-grafana/configure-grafana/#override-configuration-with-environment-variables
+    env_anon = (values.get("env") or {}).get("GF_AUTH_ANONYMOUS_ENABLED")
+    if str(anon).lower() == "true" or str(env_anon).lower() == "true":
         return [f"Grafana allows anonymous users in {env(config)}: anyone who reaches it reads every metric. "
                 "Fix: mesh:observability.grafana.anonymousViewer: false."]
     return []

@@ -47,6 +47,11 @@ BREAKS = {
     "uid 0": lambda p: p["containers"][0]["securityContext"].update(runAsUser=0),
     "no seccomp": lambda p: p["containers"][0]["securityContext"].pop("seccompProfile"),
     "init container": lambda p: p.update(initContainers=[{"name": "init", "image": "x:1"}]),
+    "host port": lambda p: p["containers"][0].update(ports=[{"containerPort": 80, "hostPort": 80}]),
+    "nfs volume": lambda p: p.update(volumes=[{"name": "n", "nfs": {"server": "x", "path": "/"}}]),
+    "unsafe sysctl": lambda p: p.update(securityContext={"sysctls": [{"name": "kernel.msgmax", "value": "1"}]}),
+    "proc mount": lambda p: p["containers"][0]["securityContext"].update(procMount="Unmasked"),
+    "unconfined seccomp": lambda p: p["containers"][0]["securityContext"].update(seccompProfile={"type": "Unconfined"}),
 }
 KINDS = ["kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet",
          "kubernetes:batch/v1:Job", sec.CRON_JOB, sec.POD, sec.REPLICA_SET]
@@ -101,6 +106,9 @@ def test_no_workload_opts_out_of_injection_in_an_injected_namespace(where):
     ([{}], True), ([{"to": [{"operation": {"ports": ["80"]}}]}], True),
     ([{"from": [{"source": {"principals": ["*"]}}]}], True),
     ([{"from": [{"source": {"namespaces": ["*"]}}]}], True),
+    ([{"from": [{"source": {}}]}], True),
+    ([{"from": [{"source": {"notNamespaces": ["attacker"]}}]}], True),
+    ([{"from": [{"source": {"principals": ["cluster.local/ns/*/sa/*"]}}]}], True),
     ([{"from": [{"source": {"principals": ["cluster.local/ns/a/sa/a"]}}]}], False),
     ([], False),
 ])
@@ -135,15 +143,24 @@ def test_one_mesh_wide_peer_authentication():
 @pytest.mark.parametrize("type_", sorted(sec.CHARTS))
 @pytest.mark.parametrize("chart", ["grafana", "oci://mirror.internal/charts/grafana"])
 def test_anonymous_grafana_only_in_dev_whichever_helm_type(type_, chart):
-    props = {"chart": chart, "values": {"grafana.ini": {"auth.anonymous": {"enabled": True}}}}
-    assert "Fix:" in sec.grafana_not_anonymous(type_, props, PROD)[0]
-    assert sec.grafana_not_anonymous(type_, props, DEV) == []
+    for values in ({"grafana.ini": {"auth.anonymous": {"enabled": True}}},
+                   {"grafana.ini": {"auth.anonymous": {"enabled": "True"}}},
+                   {"env": {"GF_AUTH_ANONYMOUS_ENABLED": "true"}}):
+        props = {"chart": chart, "values": values}
+        assert "Fix:" in sec.grafana_not_anonymous(type_, props, PROD)[0]
+        assert sec.grafana_not_anonymous(type_, props, DEV) == []
+    assert sec.grafana_not_anonymous(type_, {"chart": chart, "values": {}}, PROD) == []
 
 
 @pytest.mark.parametrize("type_", sorted(sec.CHARTS))
 def test_anonymous_kiali_caught_whichever_helm_type(type_):
-    props = {"chart": "kiali-server", "version": "2.20.0", "values": {"auth": {"strategy": "anonymous"}}}
-    assert rules.kiali_not_anonymous(type_, props, PROD)
+    for chart in ("kiali-server", "kiali/kiali-server", "oci://mirror.internal/charts/kiali-server"):
+        for strategy in ("anonymous", "Anonymous"):
+            props = {"chart": chart, "version": "2.20.0", "values": {"auth": {"strategy": strategy}}}
+            assert rules.kiali_not_anonymous(type_, props, PROD)
+    operator = {"chart": "kiali-operator", "values": {"cr": {"create": True, "spec": {"auth": {"strategy": "anonymous"}}}}}
+    assert rules.kiali_not_anonymous(type_, operator, PROD)
+    assert rules.kiali_not_anonymous(type_, {"chart": "kiali-server", "values": {}}, PROD) == []
     cr = {"metadata": {"name": "kiali"}, "spec": {"auth": {"strategy": "Anonymous"}}}
     assert sec.kiali_cr_not_anonymous(sec.KIALI_CR, cr, PROD)
 

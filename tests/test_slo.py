@@ -148,3 +148,15 @@ def test_alertmanager_is_off_in_dev_and_routes_to_a_secret_webhook_elsewhere():
     assert am["enabled"] is True and am["config"]["route"]["receiver"] == "mesh"
     assert am["config"]["receivers"][0]["webhook_configs"][0]["url"] == "https://hooks.example.com/T0/B0/x"
     assert "values" in chart.secret_paths
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_every_service_of_every_stack_has_its_dashboard_and_alerts(stack):
+    ev = evaluate(stack)
+    services = {"gateway", "authority", "catalog", "customer", "item", "db"}
+    maps = {m.inputs["metadata"]["name"] for m in ev.of_type("kubernetes:core/v1:ConfigMap")}
+    assert {f"grafana-dashboard-mesh-service-{s}" for s in services} <= maps
+    files = ev.charts()["prometheus"].inputs["values"]["serverFiles"]
+    alerts = files["alerting_rules.yml"]["groups"][0]["rules"]
+    assert {r["labels"]["service"] for r in alerts if r["alert"] == "ServiceErrorBudgetBurn"} == services
+    assert {r["labels"]["service"] for r in alerts if r["alert"] == "ServiceLatencyP99High"} == services

@@ -34,23 +34,22 @@ def check_rules(cfg: StackConfig) -> list[Problem]:
     return problems
 
 
+def _secret_values(cfg: StackConfig) -> list[tuple[str, str, object, str]]:
+    """(key, the `mesh:*` section the CLI must mark secret, value, why) of every credential key."""
+    alertmanager, openid = cfg.observability.prometheus.alertmanager, cfg.observability.kiali.auth.openid
+    return [("mesh:charts.mirrorPassword", "charts", cfg.charts.mirror_password, ""),
+            ("mesh:observability.prometheus.alertmanager.webhookUrl", "observability",
+             alertmanager.webhook_url if alertmanager else None, " (a webhook URL is a credential)"),
+            ("mesh:observability.kiali.auth.openid.clientSecret", "observability",
+             openid.client_secret if openid else None, "")]
+
+
 def _environment_rules(cfg: StackConfig) -> list[Problem]:
-    out = []
-    if cfg.charts.mirror_password is not None and "charts" not in cfg.secret_sections:
-        out.append(Problem("mesh:charts.mirrorPassword", "[not shown]",
-                           "must be a secret: `pulumi config set --secret --path mesh:charts.mirrorPassword <value>`"))
-    alertmanager = cfg.observability.prometheus.alertmanager
-    if alertmanager and alertmanager.webhook_url and "observability" not in cfg.secret_sections:
-        out.append(Problem("mesh:observability.prometheus.alertmanager.webhookUrl", "[not shown]",
-                           "must be a secret (a webhook URL is a credential): `pulumi config set --secret --path "
-                           "mesh:observability.prometheus.alertmanager.webhookUrl <url>`"))
-    if alertmanager is not None and cfg.environment == "dev":
+    out = [Problem(key, "[not shown]", f"must be a secret{why}: `pulumi config set --secret --path {key} <value>`")
+           for key, section, value, why in _secret_values(cfg)
+           if value is not None and section not in cfg.secret_sections]
+    if cfg.observability.prometheus.alertmanager is not None and cfg.environment == "dev":
         out.append(Problem("mesh:observability.prometheus.alertmanager", {}, "off in dev: nobody is paged for a laptop"))
-    openid = cfg.observability.kiali.auth.openid
-    if openid and openid.client_secret is not None and "observability" not in cfg.secret_sections:
-        out.append(Problem("mesh:observability.kiali.auth.openid.clientSecret", "[not shown]",
-                           "must be a secret: `pulumi config set --secret --path "
-                           "mesh:observability.kiali.auth.openid.clientSecret <value>`"))
     if (cfg.charts.mirror_password is None) != (cfg.charts.mirror_username is None):
         out.append(Problem("mesh:charts.mirrorUsername", cfg.charts.mirror_username,
                            "set both mirrorUsername and mirrorPassword, or neither"))
@@ -116,7 +115,12 @@ def _credential_rules(cfg: StackConfig) -> list[Problem]:
             ("mesh:observability.kiali.auth.openid.issuerUri",
              obs.kiali.auth.openid.issuer_uri if obs.kiali.auth.openid else None, "an issuer URL has no credentials")]
     return [Problem(key, "[a URL with credentials]", f"must not embed user:password@; {instead}")
-            for key, url, instead in urls if url and "@" in url.split("://", 1)[-1].split("/", 1)[0]]
+            for key, url, instead in urls if url and has_credentials(url)]
+
+
+def has_credentials(url: str) -> bool:
+    """Whether the URL's authority carries `user[:password]@`."""
+    return "@" in url.split("://", 1)[-1].split("/", 1)[0]
 
 
 def _namespace_rules(cfg: StackConfig) -> list[Problem]:
@@ -281,7 +285,7 @@ def _build_rules(cfg: StackConfig, build: BuildSource) -> list[Problem]:
         return [Problem(key, build.model_dump(by_alias=True, exclude_none=True),
                         "set exactly one of git (with commit) or path")]
     if build.git is not None:
-        if "@" in build.git.split("://", 1)[-1].split("/", 1)[0]:
+        if has_credentials(build.git):
             return [Problem(f"{key}.git", "[a URL with credentials]", "must not embed user:password@: the commit is "
                                                                      "public on GitHub, so no credential is needed")]
         if build.github_repo is None:

@@ -191,8 +191,9 @@ RESOURCE_RULES: dict[str, tuple[Rule, str, dict]] = {
     "kiali-cr-not-anonymous": (sec.kiali_cr_not_anonymous, "A Kiali CR is not anonymous outside dev.", _ENV),
     "strict-values": (sec.strict_values, "Exact chart versions; sampling is a number from 0 to 100.", {}),
 }
-STACK_RULES: dict[str, tuple[Any, str, dict]] = {
-    "strict-mtls": (None, "Staging and prod have mesh-wide STRICT mTLS.", _ENV),
+StackRule = Callable[[list[tuple[str, Props]], Config], list[str]]
+STACK_RULES: dict[str, tuple[StackRule, str, dict]] = {
+    "strict-mtls": (strict_mtls, "Staging and prod have mesh-wide STRICT mTLS.", _ENV),
     "no-injection-opt-out": (sec.injection_opt_outs, "No workload opts out of injection in an injected namespace.",
                              {}),
     "one-mesh-wide-peer-authentication": (sec.one_mesh_wide_peer_authentication,
@@ -212,7 +213,7 @@ def _resource_policy(name: str, rule: Rule, description: str, schema: dict) -> R
     )
 
 
-def _stack_policy(name: str, rule: Any, description: str, schema: dict) -> StackValidationPolicy:
+def _stack_policy(name: str, rule: StackRule, description: str, schema: dict) -> StackValidationPolicy:
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         declared = [(r.resource_type, r.props) for r in args.resources]
         for message in rule(declared, args.get_config()):
@@ -225,6 +226,16 @@ def _stack_policy(name: str, rule: Any, description: str, schema: dict) -> Stack
 
 
 def policies() -> list:
-    stack = {n: (rule or strict_mtls, d, s) for n, (rule, d, s) in STACK_RULES.items()}
     return [*(_resource_policy(n, *spec) for n, spec in RESOURCE_RULES.items()),
-            *(_stack_policy(n, *spec) for n, spec in stack.items())]
+            *(_stack_policy(n, *spec) for n, spec in STACK_RULES.items())]
+
+
+def violations(resources: list[tuple[str, Props]], config: Mapping[str, Config],
+               stack_rules: bool = True) -> list[tuple[str, str]]:
+    """(rule name, message) for what the pack reports on `resources` (type, props), each rule with its
+    own config; the pure core of `policies()`, for tools that judge resources outside a preview."""
+    found = [(name, m) for name, (rule, _, _) in RESOURCE_RULES.items() for type_, props in resources
+             for m in rule(type_, props, config.get(name, {}))]
+    if stack_rules:
+        found += [(name, m) for name, (rule, _, _) in STACK_RULES.items() for m in rule(resources, config.get(name, {}))]
+    return found

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from components.offline import chart_render as cr
+from components.offline import pack
 from components.offline.engine import ROOT, STACKS, Evaluation, _ints, evaluate, stack_config
 
 KIALI_KEYS = ROOT.parent / "shared" / "facts" / "kiali-v2.20.0-config-keys.json"
@@ -128,23 +129,16 @@ def kubernetes_problems(objects: list[dict[str, Any]], version: str) -> list[str
     return out
 
 
+def resource_type(obj: dict[str, Any]) -> str:
+    """The Pulumi type token a chart child gets: `kubernetes:apps/v1:Deployment`, `kubernetes:core/v1:Pod`."""
+    api = obj.get("apiVersion", "")
+    return f"kubernetes:{api if '/' in api else 'core/' + api}:{obj.get('kind', '')}"
+
+
 def policy_problems(objects: list[dict[str, Any]], config: dict[str, Any]) -> list[str]:
     """The CrossGuard pack's resource rules, on each rendered object as a real preview hands them over."""
-    if str(ROOT / "policy") not in sys.path:
-        sys.path.insert(0, str(ROOT / "policy"))
-    import rules  # policy/rules.py: pure functions
-
-    out = []
-    for obj in objects:
-        type_ = f"kubernetes:{obj.get('apiVersion', '')}:{obj.get('kind', '')}"
-        if "/" not in obj.get("apiVersion", ""):
-            type_ = f"kubernetes:core/{obj.get('apiVersion', '')}:{obj.get('kind', '')}"
-        for name, (rule, _, _) in rules.RESOURCE_RULES.items():
-            out += [f"{name}: {m}" for m in rule(type_, obj, config.get(name, {}))]
-    return out
-
-
-_FETCHERS = ("curl ", "wget ", "http://", "https://")
+    found = pack.rules().violations([(resource_type(o), o) for o in objects], config, stack_rules=False)
+    return [f"{name}: {message}" for name, message in found]
 
 
 def startup_downloads(objects: list[dict[str, Any]]) -> list[str]:
@@ -216,7 +210,7 @@ def check_stack(stack: str, charts_dir: Optional[Path], kiali_keys: Optional[dic
                 report: Report, checkov: Optional[str] = None) -> list[dict[str, Any]]:
     ev = evaluate(stack)
     version = stack_config(stack)["kubernetes"]["version"]
-    policy = json.loads((ROOT / "policy" / f"config.{stack}.json").read_text())
+    policy = pack.stack_config(stack)
     expects = expectations(ev)
     rendered: list[dict[str, Any]] = []
     for release, chart in ev.charts().items():

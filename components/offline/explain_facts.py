@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
+from components.offline import pack
+
 PRINCIPAL = re.compile(r"[^/]+/ns/([^/]+)/sa/[^/]+")
 METRICS = {15020, 15090}
 # Fields Kubernetes refuses to change in place: the resource is deleted and created again.
@@ -126,17 +125,8 @@ def _chart(r: dict[str, Any], f: Facts) -> None:
 
 def _violations(stack: str, resources: list[dict[str, Any]]) -> set[str]:
     """The policy pack (this checkout's rules) over the snapshot's resources."""
-    if str(ROOT / "policy") not in sys.path:
-        sys.path.insert(0, str(ROOT / "policy"))
-    import rules
-
-    config = json.loads((ROOT / "policy" / f"config.{stack}.json").read_text())
     declared = [(r["type"], r["inputs"]) for r in resources]
-    found = {m for name, (rule, _, _) in rules.RESOURCE_RULES.items() for t, p in declared
-             for m in rule(t, p, config.get(name, {}))}
-    for name, (rule, _, _) in rules.STACK_RULES.items():
-        found |= set((rule or rules.strict_mtls)(declared, config.get(name, {})))
-    return found
+    return {message for _, message in pack.rules().violations(declared, pack.stack_config(stack))}
 
 
 def facts(stack: str, snap: dict[str, Any]) -> Facts:

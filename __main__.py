@@ -14,22 +14,22 @@ from components.plan import objectives, plan_services, scrapers
 
 stack = pulumi.get_stack()
 cfg = parse_stack_config(stack, read_pulumi_config())  # ConfigError: a clear message, nothing registered
-mirror, build = mirror_of(cfg.charts), cfg.workloads.build
+mirror, build, scrape = mirror_of(cfg.charts), cfg.workloads.build, scrapers(cfg)
 on_cluster = pulumi.ResourceOptions(providers={"kubernetes": kubernetes_provider(f"{stack}-cluster", cfg.kubernetes)})
 
 observability = Observability("observability", ObservabilityArgs(
     config=cfg.observability, tracing_enabled=cfg.istio.tracing.enabled, chart_mirror=mirror,
-    topology=cfg.topology, objectives=objectives(cfg), scrapers=scrapers(cfg),
+    topology=cfg.topology, objectives=objectives(cfg), scrapers=scrape,
     ingress=cfg.ingress if cfg.ingress.enabled else None), opts=on_cluster)
 control_plane = IstioControlPlane("istio", IstioControlPlaneArgs(
-    istio=cfg.istio, chart_mirror=mirror, tracing=observability.tracing_target, scrapers=scrapers(cfg),
+    istio=cfg.istio, chart_mirror=mirror, tracing=observability.tracing_target, scrapers=scrape,
     observability_namespace=cfg.observability.namespace), opts=on_cluster)
 gateway = None
 if cfg.ingress.enabled:
     routes = tuple(ing.Route(name, host, ep.host, ep.port) for name, (host, ep) in observability.exposed.items())
     gateway = ing.IngressGateway("ingress", ing.IngressArgs(
         config=cfg.ingress, version=cfg.istio.version, public_service=cfg.topology.public_services()[0],
-        mesh=control_plane.data_plane(), routes=routes, scrapers=scrapers(cfg), chart_mirror=mirror), opts=on_cluster)
+        mesh=control_plane.data_plane(), routes=routes, scrapers=scrape, chart_mirror=mirror), opts=on_cluster)
 
 tag = content_tag(build) if build else None  # once per stack: hashing a checkout is not free
 rendering = cfg.kubernetes.render_yaml_to is not None  # a render builds nothing: it names the image a build makes
@@ -40,7 +40,7 @@ for plan in plan_services(cfg, ing.identity(cfg.ingress) if cfg.ingress.enabled 
         f"{name}-image", ImageBuildArgs(service=plan.service, build=build, repository=repository, tag=tag)).ref
     Microservice(name, MicroserviceArgs(
         plan=plan, mesh=control_plane.data_plane(plan.workload.istio_revision),
-        scrapers=scrapers(cfg), image=image), opts=on_cluster)
+        scrapers=scrape, image=image), opts=on_cluster)
 
 pulumi.export("environment", cfg.environment)
 pulumi.export("istioRevision", cfg.istio.revision or "default")

@@ -22,10 +22,12 @@ class Endpoint:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}{self.path}"
 
+    def local_url(self, local_port: int | None = None) -> str:
+        """Where a browser opens it through `kubectl port-forward`."""
+        return f"http://localhost:{local_port or self.port}{self.path or '/'}"
+
     def port_forward(self, local_port: int | None = None) -> str:
         """The command a person runs to open it from a laptop."""
         local = local_port or self.port
-        return (
-            f"kubectl -n {self.namespace} port-forward svc/{self.service} {local}:{self.port}"
-            f"  # then open http://localhost:{local}{self.path or '/'}"
-        )
+        return f"kubectl -n {self.namespace} port-forward svc/{self.service} {local}:{self.port}  # then open " \
+               f"{self.local_url(local)}"

@@ -127,4 +127,4 @@ def _browser_url(endpoint: Endpoint, host: Optional[str], ingress: Optional[Ingr
     """Where a person's browser opens an addon: its ingress host, else the port-forward address."""
     if host and ingress is not None:
         return public_url(ingress, host, endpoint.path)
-    return f"http://localhost:{endpoint.port}{endpoint.path or '/'}"
+    return endpoint.local_url()

@@ -18,6 +18,7 @@ PROMETHEUS = {"app.kubernetes.io/name": "prometheus", "app.kubernetes.io/compone
 JAEGER = {"app.kubernetes.io/name": "jaeger"}
 GRAFANA = {"app.kubernetes.io/name": "grafana"}
 KIALI = {"app.kubernetes.io/name": "kiali"}
+ALERTMANAGER = {"app.kubernetes.io/name": "alertmanager"}
 # Ref: https://istio.io/latest/docs/ops/deployment/application-requirements/#ports-used-by-istio
 PROXY_METRICS = (15020, 15090)
 ANYWHERE = "*"
@@ -106,6 +107,9 @@ def observability(namespace: str, scrapers: Sequence[str], ingress: str | None,
         policy("prometheus", namespace, PROMETHEUS, [
             rule([9090], [pods(KIALI), pods(GRAFANA)]),
         ], "queries from Kiali and Grafana"),
+        policy("alertmanager", namespace, ALERTMANAGER, [
+            rule([9093], [pods(PROMETHEUS)]),  # Prometheus sends alerts (selects nothing while Alertmanager is off)
+        ], "alerts from Prometheus"),
         policy("grafana", namespace, GRAFANA, [
             rule([3000], [pods(KIALI), *(via_ingress if "grafana" in exposed else [])]),
         ], "Kiali lists dashboards; people come through the ingress when exposed, else port-forward"),

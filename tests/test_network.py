@@ -61,6 +61,7 @@ def test_the_addons_admit_spans_queries_and_scrapes(ev):
     assert _admits(obs["jaeger"], 8888, np.pods(np.PROMETHEUS))
     assert _admits(obs["prometheus"], 9090, np.pods(np.KIALI)) and _admits(obs["prometheus"], 9090, np.pods(np.GRAFANA))
     assert _admits(obs["grafana"], 3000, np.pods(np.KIALI))
+    assert _admits(obs["alertmanager"], 9093, np.pods(np.PROMETHEUS))
 
 
 def test_dashboards_are_reachable_only_through_the_ingress_when_exposed():

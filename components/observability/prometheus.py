@@ -43,6 +43,10 @@ def alertmanager_values(cfg: PrometheusConfig) -> dict[str, Any]:
         "enabled": True,
         "persistence": {"enabled": False},
         "resources": SIDECAR_RESOURCES,
+        # Restricted pod security, like every other pod (the subchart's defaults only set fsGroup).
+        # Ref: https://github.com/prometheus-community/helm-charts/blob/prometheus-28.0.0/charts/alertmanager/templates/statefulset.yaml
+        "podSecurityContext": restricted_pod(65534),
+        "securityContext": RESTRICTED_CONTAINER,
         # Ref: https://github.com/prometheus-community/helm-charts/blob/prometheus-28.0.0/charts/alertmanager/values.yaml
         "config": {"receivers": [receiver],
                    "route": {"receiver": "mesh", "group_by": ["alertname", "service", "severity"],

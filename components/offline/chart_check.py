@@ -65,6 +65,9 @@ def expectations(ev: Evaluation) -> dict[str, list[Expect]]:
     for release, (deployment, labels) in selected.items():
         if release in charts:
             out.setdefault(release, []).append(Expect("Deployment", deployment, pod_labels=tuple(labels.items())))
+    if "prometheus" in charts and charts["prometheus"].inputs["values"]["alertmanager"].get("enabled"):
+        out["prometheus"].append(Expect("StatefulSet", "prometheus-alertmanager",
+                                        pod_labels=tuple(np.ALERTMANAGER.items())))
     for release, endpoints in (("prometheus", [prometheus.PORT]), ("grafana", [grafana.PORT]),
                                ("kiali", [kiali.PORT]),
                                ("jaeger", [jaeger.OTLP_GRPC_PORT, jaeger.QUERY_HTTP_PORT, jaeger.QUERY_GRPC_PORT])):

@@ -9,7 +9,6 @@ standard metrics; errors are HTTP 5xx or a non-OK gRPC status.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from grafana_foundation_sdk.builders import dashboard, prometheus, timeseries
@@ -133,7 +132,3 @@ def all_dashboards(topology: topo.Topology) -> dict[str, dict[str, Any]]:
 def queries(board: dict[str, Any]) -> list[str]:
     """Every PromQL expression of a dashboard (the tests parse each with promtool)."""
     return [t["expr"] for p in board.get("panels", []) for t in p.get("targets", []) if "expr" in t]
-
-
-def slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")[:63]

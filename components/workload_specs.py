@@ -10,11 +10,10 @@ import pulumi
 from components import topology as topo
 from components.config.models import AutoscalingConfig
 from components.istio_values import RESTART_HASH_ANNOTATION
-from components.network_policies import PROXY_METRICS, peer
+from components.network_policies import PROXY_METRICS, peer, rule
 from components.plan import Caller, Workload
 
 RUN_AS = 65532  # distroless "nonroot"; >= 10000 so it never collides with a host user.
-METRICS_PORTS = PROXY_METRICS  # merged Istio + app metrics, Envoy stats (Prometheus scrapes these)
 
 
 def labels(service: topo.Service) -> dict[str, str]:
@@ -136,10 +135,8 @@ def by_ports(service: topo.Service, callers: Sequence[Caller]) -> list[tuple[tup
 
 def network_policy_spec(service: topo.Service, callers: Sequence[Caller], scrapers: Sequence[str]) -> dict[str, Any]:
     """Layer-4 twin of the AuthorizationPolicy: only callers' namespaces reach their ports."""
-    rules: list[dict[str, Any]] = [
-        {"from": [peer(c.namespace) for c in group], "ports": [{"protocol": "TCP", "port": p} for p in ports]}
-        for ports, group in by_ports(service, callers)]
-    rules.append({"from": [peer(s) for s in scrapers], "ports": [{"protocol": "TCP", "port": p} for p in METRICS_PORTS]})
+    rules = [rule(ports, [peer(c.namespace) for c in group]) for ports, group in by_ports(service, callers)]
+    rules.append(rule(PROXY_METRICS, [peer(s) for s in scrapers]))  # Prometheus scrapes the proxies
     return {"podSelector": {"matchLabels": {"app": service.name}}, "policyTypes": ["Ingress"], "ingress": rules}
 
 

@@ -4,6 +4,7 @@ import pytest
 
 from components import ingress as ing
 from components import istio_values as iv
+from components import network_policies as np
 from components import workload_specs as ws
 from components.config.loading import parse_stack_config
 from components.config.models import AutoscalingConfig, IngressConfig
@@ -79,7 +80,7 @@ def test_network_policy_admits_callers_then_metrics(peers, first):
         assert {f["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for f in rules[0]["from"]} == first
         assert rules[0]["ports"] == [{"protocol": "TCP", "port": 5000}]
     assert len(rules) == (2 if first else 1)
-    assert rules[-1]["ports"] == [{"protocol": "TCP", "port": p} for p in ws.METRICS_PORTS]
+    assert rules[-1]["ports"] == [{"protocol": "TCP", "port": p} for p in np.PROXY_METRICS]
     assert spec["podSelector"] == {"matchLabels": {"app": "db"}} and spec["policyTypes"] == ["Ingress"]
 
 

@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from components.observability import dashboards as d
+from components.observability import promql
 from components.offline.synthetic import synthetic_topology
 from components.topology import MERCARI, Topology
 
@@ -61,7 +62,7 @@ def test_edges_use_the_right_reporter():
 
 
 def test_errors_count_http_5xx_and_grpc_non_ok():
-    expr = d.error_ratio('reporter="destination"')
+    expr = promql.error_ratio('reporter="destination"', d.WINDOW)
     assert 'response_code=~"5.."' in expr and 'grpc_response_status!~"0|"' in expr and " or " in expr
 
 

@@ -3,7 +3,7 @@
 A mesh overview (rate, errors, latency per service), one dashboard per service with a row per
 inbound and outbound call-graph edge, and a control-plane dashboard. Adding a service to the
 topology adds its dashboard and its rows elsewhere, with no other change. Queries use Istio's
-standard metrics; errors are HTTP 5xx or a non-OK gRPC status.
+standard metrics (components.observability.promql).
 """
 
 from __future__ import annotations
@@ -16,37 +16,11 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import DataSourceRef
 
 from components import topology as topo
+from components.observability.promql import error_ratio, latency, rate, selector
 
 DATASOURCE_UID = "prometheus"
 DATASOURCE = DataSourceRef(type_val="prometheus", uid=DATASOURCE_UID)
 WINDOW = "5m"
-# Ref: https://istio.io/latest/docs/reference/config/metrics/ (istio_requests_total, reporter, grpc_response_status)
-REQUESTS = "istio_requests_total"
-DURATION = "istio_request_duration_milliseconds_bucket"
-
-
-def selector(**labels: str) -> str:
-    return ",".join(f'{k}="{v}"' for k, v in labels.items())
-
-
-def rate(sel: str) -> str:
-    return f"rate({REQUESTS}{{{sel}}}[{WINDOW}])"
-
-
-def errors(sel: str) -> str:
-    """Failed requests: HTTP 5xx, or a gRPC status other than OK (0); `or` counts a series once."""
-    return (f'rate({REQUESTS}{{{sel},response_code=~"5.."}}[{WINDOW}]) or '
-            f'rate({REQUESTS}{{{sel},grpc_response_status!~"0|"}}[{WINDOW}])')
-
-
-def error_ratio(sel: str, by: str = "") -> str:
-    group = f" by ({by})" if by else ""
-    return f"sum{group} ({errors(sel)}) / sum{group} ({rate(sel)})"
-
-
-def latency(sel: str, quantile: float, by: str = "") -> str:
-    group = f"le, {by}" if by else "le"
-    return f"histogram_quantile({quantile}, sum by ({group}) (rate({DURATION}{{{sel}}}[{WINDOW}])))"
 
 
 def _panel(title: str, unit: str, *queries: tuple[str, str]) -> timeseries.Panel:
@@ -69,19 +43,20 @@ def mesh_overview(topology: topo.Topology) -> dict[str, Any]:
     legend = "{{" + by + "}}"
     board = (dashboard.Dashboard("Mesh overview").uid("mesh-overview").tags(["mesh", "istio"]).refresh("30s")
              .time("now-1h", "now")
-             .with_panel(_panel("Requests per second", "reqps", (f"sum by ({by}) ({rate(sel)})", legend)))
+             .with_panel(_panel("Requests per second", "reqps", (f"sum by ({by}) ({rate(sel, WINDOW)})", legend)))
              .with_panel(_panel("Error ratio (5xx, gRPC non-OK)", "percentunit",
-                                (error_ratio(sel, by), legend)))
+                                (error_ratio(sel, WINDOW, by), legend)))
              .with_panel(_panel("Latency p50 / p90 / p99", "ms", *[
-                 (latency(sel, q, by), f"p{int(q * 100)} {legend}") for q in (0.5, 0.9, 0.99)])))
+                 (latency(sel, q, WINDOW, by), f"p{int(q * 100)} {legend}") for q in (0.5, 0.9, 0.99)])))
     return _build(board)
 
 
 def _edge_row(board: dashboard.Dashboard, title: str, sel: str) -> dashboard.Dashboard:
     return (board.with_row(dashboard.Row(title))
-            .with_panel(_panel("Requests per second", "reqps", (f"sum ({rate(sel)})", "rps")))
-            .with_panel(_panel("Error ratio", "percentunit", (error_ratio(sel), "errors")))
-            .with_panel(_panel("Latency p50 / p99", "ms", (latency(sel, 0.5), "p50"), (latency(sel, 0.99), "p99"))))
+            .with_panel(_panel("Requests per second", "reqps", (f"sum ({rate(sel, WINDOW)})", "rps")))
+            .with_panel(_panel("Error ratio", "percentunit", (error_ratio(sel, WINDOW), "errors")))
+            .with_panel(_panel("Latency p50 / p99", "ms", (latency(sel, 0.5, WINDOW), "p50"),
+                               (latency(sel, 0.99, WINDOW), "p99"))))
 
 
 def service_dashboard(service: topo.Service, topology: topo.Topology) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from components import topology as topo
+from components.observability.promql import error_ratio, latency
 
 # Ref: https://sre.google/workbook/alerting-on-slos/ (table 5-8: burn rates and windows for a 30-day SLO)
 BURN_RATES = (
@@ -22,10 +23,6 @@ BURN_RATES = (
 )
 WINDOWS = sorted({w for _, _, long, short in BURN_RATES for w in (long, short)},
                  key=lambda w: int(w[:-1]) * {"m": 1, "h": 60, "d": 1440}[w[-1]])
-REQUESTS = "istio_requests_total"
-DURATION = "istio_request_duration_milliseconds_bucket"
-# A failed request: HTTP 5xx, or a gRPC status other than OK; `or` keeps a series counted once.
-_FAILED = ('{sel},response_code=~"5.."', '{sel},grpc_response_status!~"0|"')
 
 
 @dataclass(frozen=True)
@@ -42,25 +39,15 @@ class Objective:
         return round(1 - self.availability / 100, 10)
 
 
-def _errors(sel: str, window: str) -> str:
-    return " or ".join(f"rate({REQUESTS}{{{f.format(sel=sel)}}}[{window}])" for f in _FAILED)
-
-
 def recording_rules() -> list[dict[str, Any]]:
     """Error ratios per service (server's view) and per edge (caller's view), for every window."""
     server, caller = 'reporter="destination"', 'reporter="source"'
     by_service, by_edge = "destination_service_name", "source_workload, destination_service_name"
     rules = []
     for w in WINDOWS:
-        rules.append({"record": f"mesh:service_error_ratio:rate{w}",
-                      "expr": f"sum by ({by_service}) ({_errors(server, w)}) / "
-                              f"sum by ({by_service}) (rate({REQUESTS}{{{server}}}[{w}]))"})
-        rules.append({"record": f"mesh:edge_error_ratio:rate{w}",
-                      "expr": f"sum by ({by_edge}) ({_errors(caller, w)}) / "
-                              f"sum by ({by_edge}) (rate({REQUESTS}{{{caller}}}[{w}]))"})
-    rules.append({"record": "mesh:service_latency_p99:rate5m",
-                  "expr": f"histogram_quantile(0.99, sum by (le, {by_service}) "
-                          f"(rate({DURATION}{{{server}}}[5m])))"})
+        rules.append({"record": f"mesh:service_error_ratio:rate{w}", "expr": error_ratio(server, w, by_service)})
+        rules.append({"record": f"mesh:edge_error_ratio:rate{w}", "expr": error_ratio(caller, w, by_edge)})
+    rules.append({"record": "mesh:service_latency_p99:rate5m", "expr": latency(server, 0.99, "5m", by_service)})
     return rules
 
 

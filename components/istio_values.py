@@ -5,8 +5,6 @@ No resources are created here, so every function is tested without mocks.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -14,6 +12,7 @@ from typing import Any, Optional
 import pulumi
 
 from components.config.models import IstioConfig, ProxyConfig
+from components.manifests import content_hash
 
 ROOT_NAMESPACE = "istio-system"
 TRACING_PROVIDER = "otel-tracing"
@@ -131,7 +130,7 @@ def restart_hash(version: str, revision: str, proxy: ProxyConfig) -> str:
         "proxyResources": proxy.resources.manifest(),
         "defaultConfig": proxy_default_config(proxy),
     }
-    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:16]
+    return content_hash(material)
 
 
 def webhook_ignore_paths(props: Mapping[str, Any]) -> list[str]:

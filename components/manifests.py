@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any, cast
 
 import pulumi
 import pulumi_kubernetes as k8s
+
+
+def content_hash(material: Any) -> str:
+    """16 hex characters of the SHA-256 of `material` as canonical JSON: a pod-template value that
+    changes exactly when `material` does, so the pods roll."""
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def typed(manifest: dict[str, Any]) -> Any:

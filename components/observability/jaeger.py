@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -13,6 +11,7 @@ import pulumi_kubernetes as k8s
 from components.charts import JAEGER_REPO, RESTRICTED_CONTAINER, AddonArgs, ChartSource, install_addon, restricted_pod
 from components.config.models import JaegerConfig, JaegerStorage
 from components.istio_values import TracingTarget
+from components.manifests import content_hash
 from components.observability.endpoints import Endpoint
 
 FULLNAME = "jaeger"
@@ -94,18 +93,14 @@ def user_config(storage: JaegerStorage) -> dict[str, Any]:
     }
 
 
-def config_hash(config: dict[str, Any]) -> str:
-    """Hash of Jaeger's configuration, as a pod label: the chart's ConfigMap has a fixed name and
-    the pod no checksum, so without it a config change would never restart Jaeger."""
-    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
-
-
 def values(cfg: JaegerConfig) -> dict[str, Any]:
     config = user_config(cfg.storage)
+    # The hash of the configuration, as a pod label: the chart's ConfigMap has a fixed name and the
+    # pod no checksum, so without it a config change would never restart Jaeger.
     # Ref: https://github.com/jaegertracing/helm-charts/blob/jaeger-4.11.1/charts/jaeger/templates/jaeger/jaeger-deploy.yaml
     # (podLabels reach the pod template; podAnnotations do not)
     jaeger: dict[str, Any] = {"replicas": 1, "resources": cfg.resources.manifest(),
-                              "podLabels": {CONFIG_HASH_LABEL: config_hash(config)},
+                              "podLabels": {CONFIG_HASH_LABEL: content_hash(config)},
                               # Ref: jaeger chart templates/jaeger/jaeger-deploy.yaml (securityContext,
                               # podSecurityContext); the image runs as 10001. Badger writes to its volume.
                               "podSecurityContext": restricted_pod(10001),

@@ -19,10 +19,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from components.offline.engine import ROOT, STACKS
 from components.offline.explain_facts import Facts, facts
-
-ROOT = Path(__file__).resolve().parents[2]
-STACKS = ("dev", "staging", "prod")
 
 
 def _show(value: Any) -> Any:
@@ -43,24 +41,27 @@ def _edge(e: tuple[str, str, str]) -> str:
     return f"{e[0]} → {e[1]} ({e[2]})" if e[2] else f"{e[0]} → {e[1]}"
 
 
+def _pairs(edges: set[tuple[str, str, str]]) -> set[tuple[str, str]]:
+    """(source, destination) of each edge, ports dropped."""
+    return {(s, d) for s, d, _ in edges}
+
+
 def edges_section(a: Facts, b: Facts) -> list[str]:
     out = []
     for layer, before, after in (("AuthorizationPolicy", a.authz_edges, b.authz_edges),
                                  ("NetworkPolicy", a.netpol_edges, b.netpol_edges)):
         out += [f"{layer}: newly allowed {_edge(e)}" for e in sorted(after - before)]
         out += [f"{layer}: newly denied {_edge(e)}" for e in sorted(before - after)]
-    pairs = lambda edges: {(s, d) for s, d, _ in edges}  # noqa: E731
-    disagree = pairs(b.authz_edges) ^ pairs(b.netpol_edges)
+    disagree = _pairs(b.authz_edges) ^ _pairs(b.netpol_edges)
     out += [f"layers disagree: {s} → {d} is allowed by "
-            f"{'AuthorizationPolicy' if (s, d) in pairs(b.authz_edges) else 'NetworkPolicy'} only"
+            f"{'AuthorizationPolicy' if (s, d) in _pairs(b.authz_edges) else 'NetworkPolicy'} only"
             for s, d in sorted(disagree)]
     return out
 
 
 def mermaid(a: Facts, b: Facts) -> str:
     """The new call graph; added edges thick, removed edges dotted."""
-    pairs = lambda edges: {(s, d) for s, d, _ in edges}  # noqa: E731
-    before, after = pairs(a.authz_edges), pairs(b.authz_edges)
+    before, after = _pairs(a.authz_edges), _pairs(b.authz_edges)
     lines = ["flowchart LR"]
     lines += [f"  {s} ==>|added| {d}" if (s, d) not in before else f"  {s} --> {d}" for s, d in sorted(after)]
     lines += [f"  {s} -.->|removed| {d}" for s, d in sorted(before - after)]

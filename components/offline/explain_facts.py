@@ -8,10 +8,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from components.istio_values import RESTART_HASH_ANNOTATION
+from components.network_policies import PROXY_METRICS
 from components.offline import pack
 
 PRINCIPAL = re.compile(r"[^/]+/ns/([^/]+)/sa/[^/]+")
-METRICS = {15020, 15090}
 # Fields Kubernetes refuses to change in place: the resource is deleted and created again.
 # Ref: https://kubernetes.io/docs/concepts/workloads/controllers/deployment/#label-selector-updates
 IMMUTABLE = {
@@ -69,7 +70,7 @@ def _netpol(r: dict[str, Any], f: Facts) -> None:
         return  # a service's own policy (app=<its namespace>) carries the call graph; the rest is infrastructure
     for rule in spec.get("ingress") or []:
         ports = {int(float(p["port"])) for p in rule.get("ports") or []}
-        if ports <= METRICS:
+        if ports <= set(PROXY_METRICS):
             continue
         for peer in rule.get("from") or []:
             source = ((peer.get("namespaceSelector") or {}).get("matchLabels") or {}).get("kubernetes.io/metadata.name")
@@ -99,7 +100,7 @@ def _pod_template(r: dict[str, Any], f: Facts) -> None:
     (rest.get("metadata") or {}).pop("annotations", None)
     f.pod_templates[r["name"]] = {
         "image": json.dumps([c.get("image") for c in containers]),
-        "proxy config hash": str(annotations.get("mesh/proxy-config-hash")),
+        "proxy config hash": str(annotations.get(RESTART_HASH_ANNOTATION)),
         "resources": json.dumps([c.get("resources") for c in containers], sort_keys=True),
         "env": json.dumps([c.get("env") for c in containers], sort_keys=True),
         "pod template": json.dumps(rest, sort_keys=True),
@@ -116,7 +117,7 @@ def _chart(r: dict[str, Any], f: Facts) -> None:
         f.access["Grafana anonymous"] = ((values.get("grafana.ini") or {}).get("auth.anonymous") or {}).get("enabled")
     if release == "istio-ingress":  # its pods are injected: they roll with the proxy config
         f.pod_templates["istio-ingress (gateway chart)"] = {
-            "proxy config hash": str((values.get("podAnnotations") or {}).get("mesh/proxy-config-hash"))}
+            "proxy config hash": str((values.get("podAnnotations") or {}).get(RESTART_HASH_ANNOTATION))}
     if release == "istiod":
         mesh = values.get("meshConfig") or {}
         f.telemetry["access log encoding"] = mesh.get("accessLogEncoding")

@@ -18,8 +18,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-STACKS = ("dev", "staging", "prod")
-
 
 def _engine() -> Any:
     """This directory's engine.py, under a name of its own (another checkout's `components` may differ)."""
@@ -44,7 +42,7 @@ def snapshot(ev: Any) -> dict[str, Any]:
 def snapshot_all(root: Path) -> dict[str, Any]:
     engine = _engine()
     sys.path.insert(0, str(root))
-    return {s: snapshot(engine.attempt(s, root=root)) for s in STACKS}
+    return {s: snapshot(engine.attempt(s, root=root)) for s in engine.STACKS}
 
 
 if __name__ == "__main__":

@@ -1,15 +1,9 @@
 """checkov over every manifest the program declares, per stack; only the justified skips below pass."""
 
-import json
-import os
-import shutil
-import subprocess
-from pathlib import Path
-
 import pytest
-import yaml
 
-from components.offline.engine import ROOT, STACKS, evaluate
+from components.offline import checkov
+from components.offline.engine import STACKS, evaluate
 
 # check id -> (stacks it is skipped in, why). Anything else failing fails the build.
 SKIPS = {
@@ -20,32 +14,22 @@ SKIPS = {
 
 
 def checkov_binary() -> str:
-    """checkov lives in its own venv (.venv-scan, made by `make test`); CHECKOV may point elsewhere."""
-    candidates = [os.environ.get("CHECKOV"), str(ROOT / ".venv-scan" / "bin" / "checkov"), shutil.which("checkov")]
-    for c in candidates:
-        if c and Path(c).exists():
-            return c
-    pytest.fail("checkov is not installed: run `make test` (it installs requirements-scan.txt into .venv-scan)")
+    found = checkov.binary()
+    if found is None:
+        pytest.fail("checkov is not installed: run `make test` (it installs requirements-scan.txt into .venv-scan)")
+    return found
 
 
-def write_manifests(stack: str, directory: Path) -> int:
+def manifests(stack: str) -> list[dict]:
     ev = evaluate(stack)
-    owned = ev.kubernetes_objects() + ev.istio_resources()
-    for r in owned:
-        (directory / f"{r.name}.yaml").write_text(yaml.safe_dump(r.manifest()))
-    return len(owned)
+    return [r.manifest() for r in ev.kubernetes_objects() + ev.istio_resources()]
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_checkov_reports_no_failed_check_outside_the_skip_list(stack, tmp_path):
-    count = write_manifests(stack, tmp_path)
-    proc = subprocess.run(
-        [checkov_binary(), "-d", str(tmp_path), "--framework", "kubernetes", "-o", "json", "--quiet"],
-        capture_output=True, text=True, timeout=600,
-    )
-    report = json.loads(proc.stdout)
-    report = report[0] if isinstance(report, list) else report
-    assert report["summary"]["resource_count"] >= count - 5  # checkov read what we wrote
+def test_checkov_reports_no_failed_check_outside_the_skip_list(stack):
+    objects = manifests(stack)
+    report = checkov.scan(objects, checkov_binary(), timeout=600)
+    assert report["summary"]["resource_count"] >= len(objects) - 5  # checkov read what we wrote
     assert report["summary"]["passed"] > 300
     failed = [f for f in report["results"]["failed_checks"]
               if not (f["check_id"] in SKIPS and stack in SKIPS[f["check_id"]][0])]

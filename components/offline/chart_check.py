@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from components.offline import chart_render as cr
-from components.offline import pack
+from components.offline import checkov, pack
 from components.offline.engine import ROOT, STACKS, Evaluation, _ints, evaluate, stack_config
 
 KIALI_KEYS = ROOT.parent / "shared" / "facts" / "kiali-v2.20.0-config-keys.json"
@@ -68,13 +68,12 @@ def expectations(ev: Evaluation) -> dict[str, list[Expect]]:
     if "prometheus" in charts and charts["prometheus"].inputs["values"]["alertmanager"].get("enabled"):
         out["prometheus"].append(Expect("StatefulSet", "prometheus-alertmanager",
                                         pod_labels=tuple(np.ALERTMANAGER.items())))
-    for release, endpoints in (("prometheus", [prometheus.PORT]), ("grafana", [grafana.PORT]),
-                               ("kiali", [kiali.PORT]),
-                               ("jaeger", [jaeger.OTLP_GRPC_PORT, jaeger.QUERY_HTTP_PORT, jaeger.QUERY_GRPC_PORT])):
+    for release, service, ports in (
+            ("prometheus", prometheus.FULLNAME, (prometheus.PORT,)), ("grafana", grafana.FULLNAME, (grafana.PORT,)),
+            ("kiali", kiali.FULLNAME, (kiali.PORT,)),
+            ("jaeger", jaeger.FULLNAME, (jaeger.OTLP_GRPC_PORT, jaeger.QUERY_HTTP_PORT, jaeger.QUERY_GRPC_PORT))):
         if release in charts:
-            name = {"prometheus": prometheus.FULLNAME, "grafana": grafana.FULLNAME, "kiali": kiali.FULLNAME,
-                    "jaeger": jaeger.FULLNAME}[release]
-            out.setdefault(release, []).append(Expect("Service", name, tuple(endpoints)))
+            out.setdefault(release, []).append(Expect("Service", service, ports))
     if ingress.RELEASE in charts:
         values = charts[ingress.RELEASE].inputs["values"]
         http = next(p for p in values["service"]["ports"] if p["name"] == "http2")
@@ -163,21 +162,9 @@ def startup_downloads(objects: list[dict[str, Any]]) -> list[str]:
 
 def checkov_problems(objects: list[dict[str, Any]], binary: Optional[str]) -> list[str]:
     """checkov --framework kubernetes on the rendered objects: failed checks as 'ID name (object)'."""
-    import subprocess
-    import tempfile
-
-    import yaml
-
     if binary is None:
         return []
-    with tempfile.TemporaryDirectory() as tmp:
-        for i, obj in enumerate(objects):
-            (Path(tmp) / f"{i:03d}.yaml").write_text(yaml.safe_dump(obj))
-        proc = subprocess.run([binary, "-d", tmp, "--framework", "kubernetes", "-o", "json", "--quiet"],
-                              capture_output=True, text=True, timeout=900)
-    report = json.loads(proc.stdout or "{}")
-    report = report[0] if isinstance(report, list) else report
-    failed = (report.get("results") or {}).get("failed_checks") or []
+    failed = (checkov.scan(objects, binary).get("results") or {}).get("failed_checks") or []
     return sorted({f"{f['check_id']} {f['check_name']} ({f['resource']})" for f in failed})
 
 
@@ -232,13 +219,12 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--stack", action="append", choices=STACKS, help="default: every stack")
     parser.add_argument("--charts-dir", type=Path, help="local chart sources instead of pulling them")
     parser.add_argument("--kiali-keys", type=Path, default=KIALI_KEYS, help="Kiali server config keys (JSON)")
-    parser.add_argument("--checkov", help="checkov binary (default: .venv-scan/bin/checkov if present)")
+    parser.add_argument("--checkov", help="checkov binary (default: $CHECKOV, .venv-scan/bin/checkov, or on PATH)")
     parser.add_argument("--no-checkov", action="store_true", help="skip checkov (faster)")
     args = parser.parse_args(argv)
     keys = json.loads(args.kiali_keys.read_text())["tree"] if args.kiali_keys.is_file() else None
     report = Report()
-    scanner = None if args.no_checkov else args.checkov or next(
-        (str(p) for p in [ROOT / ".venv-scan" / "bin" / "checkov"] if p.exists()), None)
+    scanner = None if args.no_checkov else args.checkov or checkov.binary()
     for stack in args.stack or STACKS:
         check_stack(stack, args.charts_dir, keys, report, scanner)
     for name, count in report.rendered.items():

@@ -6,11 +6,9 @@ resource each stack declares, and on one passing and one failing example per rul
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-import security as sec  # policy/security.py (the pack runs with policy/ on its path)
 from pulumi_policy import (
     EnforcementLevel,
     PolicyConfigSchema,
@@ -21,19 +19,24 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-Config = Mapping[str, Any]
-Props = Mapping[str, Any]
+import security as sec  # policy/security.py (the pack runs with policy/ on its path)
+from kinds import (
+    CHARTS,
+    EXACT_VERSION,
+    TELEMETRY,
+    Config,
+    Props,
+    environment,
+    mesh_wide_peer_authentication,
+    name_of,
+)
+
 Rule = Callable[[str, Props, Config], list[str]]
 
 WORKLOADS = {
     "kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet",
     "kubernetes:batch/v1:Job", "kubernetes:batch/v1:CronJob",
 }
-CHARTS = {"kubernetes:helm.sh/v4:Chart", "kubernetes:helm.sh/v3:Release"}
-PEER_AUTHENTICATION = "kubernetes:security.istio.io/v1:PeerAuthentication"
-TELEMETRY = "kubernetes:telemetry.istio.io/v1:Telemetry"
-ROOT_NAMESPACE = "istio-system"
-_SEMVER = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+", re.ASCII)  # whole value (fullmatch), ASCII digits only
 _ENV = {"environment": {"type": "string", "enum": ["dev", "staging", "prod"]}}
 
 
@@ -53,10 +56,6 @@ def _containers(type_: str, props: Props) -> Iterable[Mapping[str, Any]]:
     return [*(pod.get("initContainers") or []), *(pod.get("containers") or [])]
 
 
-def _name(props: Props) -> str:
-    return (props.get("metadata") or {}).get("name", "?")
-
-
 # --------------------------------------------------------------------------------------- rules
 def namespace_injection(type_: str, props: Props, config: Config) -> list[str]:
     """Every application namespace (label app.kubernetes.io/part-of=mesh) has sidecar injection."""
@@ -67,7 +66,7 @@ def namespace_injection(type_: str, props: Props, config: Config) -> list[str]:
         return []
     if labels.get("istio-injection") == "enabled" or labels.get("istio.io/rev"):
         return []
-    return [f"Namespace '{_name(props)}' holds mesh workloads but has no sidecar injection, so its pods would "
+    return [f"Namespace '{name_of(props)}' holds mesh workloads but has no sidecar injection, so its pods would "
             "run outside the mesh (no mTLS, no authorization). Fix: label it istio-injection=enabled, or "
             "istio.io/rev=<revision> for a canary control plane."]
 
@@ -80,7 +79,7 @@ def container_resources(type_: str, props: Props, config: Config) -> list[str]:
         missing = [f"{kind}.{r}" for kind in ("requests", "limits") for r in ("cpu", "memory")
                    if not (res.get(kind) or {}).get(r)]
         if missing:
-            out.append(f"Container '{c.get('name')}' in {_name(props)} has no {', '.join(missing)}: an unbounded "
+            out.append(f"Container '{c.get('name')}' in {name_of(props)} has no {', '.join(missing)}: an unbounded "
                        "container can starve its neighbours and the scheduler cannot place it well. Fix: set "
                        "resources.requests and resources.limits (cpu and memory) in the stack config.")
     return out
@@ -88,7 +87,7 @@ def container_resources(type_: str, props: Props, config: Config) -> list[str]:
 
 def image_pinned(type_: str, props: Props, config: Config) -> list[str]:
     """Images carry a tag or digest; never `latest` outside dev."""
-    env = config.get("environment", "prod")
+    env = environment(config)
     out = []
     for c in _containers(type_, props):
         image = c.get("image") or ""
@@ -97,17 +96,17 @@ def image_pinned(type_: str, props: Props, config: Config) -> list[str]:
         last = image.rsplit("/", 1)[-1]
         tag = last.split(":", 1)[1] if ":" in last else ""
         if not tag:
-            out.append(f"Image '{image}' of {_name(props)} has no tag or digest, so it means `latest` and can change "
+            out.append(f"Image '{image}' of {name_of(props)} has no tag or digest, so it means `latest` and can change "
                        "under you. Fix: pin a version tag or a sha256 digest (mesh:workloads.tag or .image).")
         elif tag.lower() == "latest" and env != "dev":  # registries resolve tags case-sensitively; people don't
-            out.append(f"Image '{image}' of {_name(props)} uses `latest` in {env}: rollouts are not reproducible. "
+            out.append(f"Image '{image}' of {name_of(props)} uses `latest` in {env}: rollouts are not reproducible. "
                        "Fix: pin a version tag or a sha256 digest.")
     return out
 
 
 def kiali_not_anonymous(type_: str, props: Props, config: Config) -> list[str]:
     """Kiali requires login outside dev."""
-    env = config.get("environment", "prod")
+    env = environment(config)
     chart = str(props.get("chart", ""))
     if type_ not in CHARTS or env == "dev" or not chart.endswith(("kiali-server", "kiali-operator")):
         return []
@@ -130,7 +129,7 @@ def trace_sampling_ceiling(type_: str, props: Props, config: Config) -> list[str
     for tracing in (props.get("spec") or {}).get("tracing") or []:
         pct = tracing.get("randomSamplingPercentage")
         if pct is not None and float(pct) > ceiling:
-            out.append(f"Telemetry '{_name(props)}' samples {pct}% of requests, above this environment's ceiling of "
+            out.append(f"Telemetry '{name_of(props)}' samples {pct}% of requests, above this environment's ceiling of "
                        f"{ceiling}%. Fix: lower mesh:istio.tracing.sampling or raise maxSamplingPercent in "
                        "policy/config.<stack>.json with a reason.")
     return out
@@ -144,7 +143,7 @@ def helm_chart_pinned(type_: str, props: Props, config: Config) -> list[str]:
     chart, version = str(props.get("chart", "")), str(props.get("version", ""))
     repo = ((props.get("repositoryOpts") or {}).get("repo") or "").rstrip("/")
     out = []
-    if not _SEMVER.fullmatch(version):
+    if not EXACT_VERSION.fullmatch(version):
         out.append(f"Chart '{chart}' has version '{version}': without an exact version every run may install "
                    "something new. Fix: pin MAJOR.MINOR.PATCH.")
     source = repo or chart.rsplit("/", 1)[0]
@@ -157,14 +156,12 @@ def helm_chart_pinned(type_: str, props: Props, config: Config) -> list[str]:
 
 def strict_mtls(resources: list[tuple[str, Props]], config: Config) -> list[str]:
     """Staging and prod have a mesh-wide STRICT PeerAuthentication."""
-    env = config.get("environment", "prod")
+    env = environment(config)
     if env == "dev":
         return []
     for type_, props in resources:
-        meta = props.get("metadata") or {}
-        spec = props.get("spec") or {}
-        if (type_ == PEER_AUTHENTICATION and meta.get("namespace") == ROOT_NAMESPACE and not spec.get("selector")
-                and (spec.get("mtls") or {}).get("mode") == "STRICT"):
+        if mesh_wide_peer_authentication(type_, props) and ((props.get("spec") or {}).get("mtls") or {}).get(
+                "mode") == "STRICT":
             return []
     return [f"No mesh-wide STRICT PeerAuthentication in {env}: services accept plaintext, so identities (and "
             "every AuthorizationPolicy built on them) can be bypassed. Fix: mesh:istio.mtls: STRICT."]

@@ -7,12 +7,20 @@ each rendered object as its own resource, e.g. `kubernetes:apps/v1:Deployment`).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-Config = Mapping[str, Any]
-Props = Mapping[str, Any]
+from kinds import (
+    CHARTS,
+    EXACT_VERSION,
+    PEER_AUTHENTICATION,
+    TELEMETRY,
+    Config,
+    Props,
+    environment,
+    mesh_wide_peer_authentication,
+    name_of,
+)
 
 POD = "kubernetes:core/v1:Pod"
 REPLICA_SET = "kubernetes:apps/v1:ReplicaSet"
@@ -21,17 +29,13 @@ TEMPLATED = {
     "kubernetes:batch/v1:Job", "kubernetes:core/v1:ReplicationController", REPLICA_SET,
 }
 CRON_JOB = "kubernetes:batch/v1:CronJob"
-CHARTS = {"kubernetes:helm.sh/v4:Chart", "kubernetes:helm.sh/v3:Release"}
-PEER_AUTHENTICATION = "kubernetes:security.istio.io/v1:PeerAuthentication"
 AUTHORIZATION = "kubernetes:security.istio.io/v1:AuthorizationPolicy"
 DESTINATION_RULE = "kubernetes:networking.istio.io/v1:DestinationRule"
-TELEMETRY = "kubernetes:telemetry.istio.io/v1:Telemetry"
 KIALI_CR = "kubernetes:kiali.io/v1alpha1:Kiali"
 INJECT = "sidecar.istio.io/inject"
 # A source must name who it admits; `not*` fields alone admit everyone else.
 # Ref: https://istio.io/latest/docs/reference/config/security/authorization-policy/#Source
 IDENTITIES = ("principals", "requestPrincipals", "namespaces", "ipBlocks", "remoteIpBlocks")
-_VERSION = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+", re.ASCII)
 # Ref: https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted
 ALLOWED_CAPABILITIES = {"NET_BIND_SERVICE"}
 RESTRICTED_VOLUMES = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim",
@@ -41,14 +45,6 @@ SAFE_SYSCTLS = {"kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.i
                 "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range", "net.ipv4.ip_local_reserved_ports",
                 "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_intvl",
                 "net.ipv4.tcp_keepalive_probes"}
-
-
-def _name(props: Props) -> str:
-    return str((props.get("metadata") or {}).get("name", "?"))
-
-
-def env(config: Config) -> str:
-    return str(config.get("environment", "prod"))
 
 
 def pod_spec(type_: str, props: Props) -> Mapping[str, Any] | None:
@@ -82,7 +78,7 @@ def pod_security(type_: str, props: Props, config: Config) -> list[str]:
     pod = pod_spec(type_, props)
     if pod is None:
         return []
-    where, found = f"{type_.rsplit(':', 1)[-1]} '{_name(props)}'", []
+    where, found = f"{type_.rsplit(':', 1)[-1]} '{name_of(props)}'", []
     for host in ("hostNetwork", "hostPID", "hostIPC"):
         if pod.get(host):
             found.append(f"{host}: true")
@@ -125,7 +121,7 @@ def no_bare_pods(type_: str, props: Props, config: Config) -> list[str]:
     if type_ not in (POD, REPLICA_SET):
         return []
     kind = type_.rsplit(":", 1)[-1]
-    return [f"{kind} '{_name(props)}' is declared directly: nothing replaces it when its node goes and nothing "
+    return [f"{kind} '{name_of(props)}' is declared directly: nothing replaces it when its node goes and nothing "
             "rolls it when it changes. Fix: declare a Deployment (or StatefulSet, Job)."]
 
 
@@ -135,7 +131,7 @@ def no_injection_opt_out_in_mesh_namespace(type_: str, props: Props, config: Con
         return []
     labels = (props.get("metadata") or {}).get("labels") or {}
     if labels.get("app.kubernetes.io/part-of") == "mesh" and labels.get("istio-injection") == "disabled":
-        return [f"Namespace '{_name(props)}' claims to be part of the mesh but disables injection: its pods would "
+        return [f"Namespace '{name_of(props)}' claims to be part of the mesh but disables injection: its pods would "
                 "bypass mTLS and authorization. Fix: remove istio-injection=disabled."]
     return []
 
@@ -156,7 +152,7 @@ def injection_opt_outs(resources: list[tuple[str, Props]], config: Config) -> li
         meta = pod_metadata(type_, props)
         marks = {**(meta.get("annotations") or {}), **(meta.get("labels") or {})}
         if str(marks.get(INJECT, "")).lower() == "false":
-            out.append(f"{type_.rsplit(':', 1)[-1]} '{_name(props)}' opts out of sidecar injection in an injected "
+            out.append(f"{type_.rsplit(':', 1)[-1]} '{name_of(props)}' opts out of sidecar injection in an injected "
                        "namespace: it runs without mTLS, outside every AuthorizationPolicy. Fix: remove "
                        f"{INJECT}: \"false\" from its pod template.")
     return out
@@ -179,7 +175,7 @@ def authorization_not_open(type_: str, props: Props, config: Config) -> list[str
             for key in ("principals", "namespaces", "requestPrincipals"):
                 if any("*" in str(v) for v in source.get(key) or []):
                     why.append(f"a wildcard in {key}")
-    return [f"AuthorizationPolicy '{_name(props)}' allows everyone: {w}. Fix: list the callers' principals "
+    return [f"AuthorizationPolicy '{name_of(props)}' allows everyone: {w}. Fix: list the callers' principals "
             "(the program derives them from the call graph)." for w in why]
 
 
@@ -190,9 +186,9 @@ def _weak(mode: Any) -> bool:
 def no_mtls_downgrade(type_: str, props: Props, config: Config) -> list[str]:
     """Outside dev: no PeerAuthentication PERMISSIVE/DISABLE at any scope or port, no DestinationRule
     that turns TLS off."""
-    if env(config) == "dev":
+    if environment(config) == "dev":
         return []
-    spec, name, out = props.get("spec") or {}, _name(props), []
+    spec, name, out = props.get("spec") or {}, name_of(props), []
     if type_ == PEER_AUTHENTICATION:
         if _weak((spec.get("mtls") or {}).get("mode")):
             out.append(f"PeerAuthentication '{name}' sets mode {(spec.get('mtls') or {}).get('mode')}")
@@ -203,17 +199,15 @@ def no_mtls_downgrade(type_: str, props: Props, config: Config) -> list[str]:
         settings = [policy, *(policy.get("portLevelSettings") or [])]
         if any(str((s.get("tls") or {}).get("mode", "")).upper() == "DISABLE" for s in settings):
             out.append(f"DestinationRule '{name}' sets tls.mode DISABLE")
-    return [f"{o} in {env(config)}: traffic can be plaintext and identities spoofed. Fix: keep STRICT mTLS "
+    return [f"{o} in {environment(config)}: traffic can be plaintext and identities spoofed. Fix: keep STRICT mTLS "
             "(mesh:istio.mtls) and remove the override." for o in out]
 
 
 def one_mesh_wide_peer_authentication(resources: list[tuple[str, Props]], config: Config) -> list[str]:
     """Stack rule: at most one mesh-wide PeerAuthentication (root namespace, no selector)."""
-    mesh_wide = [p for t, p in resources if t == PEER_AUTHENTICATION
-                 and (p.get("metadata") or {}).get("namespace") == "istio-system" and not (p.get("spec") or {}).get(
-                     "selector")]
+    mesh_wide = [p for t, p in resources if mesh_wide_peer_authentication(t, p)]
     if len(mesh_wide) > 1:
-        return [f"{len(mesh_wide)} mesh-wide PeerAuthentications ({', '.join(_name(p) for p in mesh_wide)}): which "
+        return [f"{len(mesh_wide)} mesh-wide PeerAuthentications ({', '.join(name_of(p) for p in mesh_wide)}): which "
                 "one wins is undefined. Fix: keep one, named `default`, in istio-system."]
     return []
 
@@ -224,25 +218,25 @@ def _chart(props: Props) -> str:
 
 def grafana_not_anonymous(type_: str, props: Props, config: Config) -> list[str]:
     """Anonymous Grafana only in dev (Chart v4 or Release v3 of the grafana chart)."""
-    if type_ not in CHARTS or _chart(props) != "grafana" or env(config) == "dev":
+    if type_ not in CHARTS or _chart(props) != "grafana" or environment(config) == "dev":
         return []
     values = props.get("values") or {}
     anon = ((values.get("grafana.ini") or {}).get("auth.anonymous") or {}).get("enabled")
     # Ref: https://grafana.com/docs/grafana/latest/setup-grafana/configure-grafana/#override-configuration-with-environment-variables
     env_anon = (values.get("env") or {}).get("GF_AUTH_ANONYMOUS_ENABLED")
     if str(anon).lower() == "true" or str(env_anon).lower() == "true":
-        return [f"Grafana allows anonymous users in {env(config)}: anyone who reaches it reads every metric. "
+        return [f"Grafana allows anonymous users in {environment(config)}: anyone who reaches it reads every metric. "
                 "Fix: mesh:observability.grafana.anonymousViewer: false."]
     return []
 
 
 def kiali_cr_not_anonymous(type_: str, props: Props, config: Config) -> list[str]:
     """A Kiali custom resource (operator install) is not anonymous outside dev either."""
-    if type_ != KIALI_CR or env(config) == "dev":
+    if type_ != KIALI_CR or environment(config) == "dev":
         return []
     strategy = (((props.get("spec") or {}).get("auth") or {}).get("strategy"))
     if str(strategy).lower() == "anonymous":
-        return [f"Kiali CR '{_name(props)}' uses anonymous auth in {env(config)}. Fix: token or openid."]
+        return [f"Kiali CR '{name_of(props)}' uses anonymous auth in {environment(config)}. Fix: token or openid."]
     return []
 
 
@@ -251,13 +245,13 @@ def strict_values(type_: str, props: Props, config: Config) -> list[str]:
     out = []
     if type_ in CHARTS:
         version = props.get("version")
-        if not isinstance(version, str) or not _VERSION.fullmatch(version):
+        if not isinstance(version, str) or not EXACT_VERSION.fullmatch(version):
             out.append(f"Chart '{props.get('chart')}' version {version!r} is not an exact MAJOR.MINOR.PATCH. Fix: "
                        "pin the version the program declares.")
     if type_ == TELEMETRY:
         for tracing in (props.get("spec") or {}).get("tracing") or []:
             pct = tracing.get("randomSamplingPercentage")
             if pct is not None and (isinstance(pct, bool) or not isinstance(pct, (int, float)) or not 0 <= pct <= 100):
-                out.append(f"Telemetry '{_name(props)}' samples {pct!r}: not a number from 0 to 100. "
+                out.append(f"Telemetry '{name_of(props)}' samples {pct!r}: not a number from 0 to 100. "
                            "Fix: mesh:istio.tracing.sampling.")
     return out

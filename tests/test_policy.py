@@ -10,6 +10,7 @@ from pulumi_policy.policy import PolicyResource
 from components.offline.engine import ROOT, STACKS, evaluate
 
 sys.path.insert(0, str(ROOT / "policy"))
+import kinds  # noqa: E402
 import rules  # noqa: E402
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
@@ -43,7 +44,7 @@ CASES = [  # (rule name, type, good props, bad props, config)
     ("kiali-not-anonymous", "kubernetes:helm.sh/v4:Chart",
      _chart("kiali-server", values={"auth": {"strategy": "openid"}}),
      _chart("kiali-server", values={"auth": {"strategy": "anonymous"}}), PROD["kiali-not-anonymous"]),
-    ("trace-sampling-ceiling", rules.TELEMETRY,
+    ("trace-sampling-ceiling", kinds.TELEMETRY,
      {"metadata": {"name": "t"}, "spec": {"tracing": [{"randomSamplingPercentage": 1}]}},
      {"metadata": {"name": "t"}, "spec": {"tracing": [{"randomSamplingPercentage": 50}]}},
      PROD["trace-sampling-ceiling"]),
@@ -68,7 +69,7 @@ def test_latest_is_allowed_in_dev_only():
 
 
 def test_strict_mtls_stack_rule():
-    strict = (rules.PEER_AUTHENTICATION, {"metadata": {"name": "default", "namespace": "istio-system"},
+    strict = (kinds.PEER_AUTHENTICATION, {"metadata": {"name": "default", "namespace": "istio-system"},
                                           "spec": {"mtls": {"mode": "STRICT"}}})
     permissive = (strict[0], {**strict[1], "spec": {"mtls": {"mode": "PERMISSIVE"}}})
     assert rules.strict_mtls([strict], {"environment": "prod"}) == []

@@ -9,9 +9,8 @@ import pytest
 from components.offline.engine import ROOT
 
 sys.path.insert(0, str(ROOT / "policy"))
-import security as sec  # noqa: E402
-
 import rules  # noqa: E402
+import security as sec  # noqa: E402
 
 RESTRICTED_CONTAINER = {"name": "app", "image": "x:1", "securityContext": {
     "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "runAsNonRoot": True,

@@ -14,6 +14,10 @@ CHARTS = {"kubernetes:helm.sh/v4:Chart", "kubernetes:helm.sh/v3:Release"}
 PEER_AUTHENTICATION = "kubernetes:security.istio.io/v1:PeerAuthentication"
 TELEMETRY = "kubernetes:telemetry.istio.io/v1:Telemetry"
 ROOT_NAMESPACE = "istio-system"
+CONTROLLERS = {"kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet",
+               "kubernetes:batch/v1:Job"}
+"""Controllers whose `spec.template` is a pod template."""
+CRON_JOB = "kubernetes:batch/v1:CronJob"
 EXACT_VERSION = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+", re.ASCII)
 """MAJOR.MINOR.PATCH in ASCII digits; use with fullmatch (the whole value)."""
 

@@ -22,6 +22,8 @@ from pulumi_policy import (
 import security as sec  # policy/security.py (the pack runs with policy/ on its path)
 from kinds import (
     CHARTS,
+    CONTROLLERS,
+    CRON_JOB,
     EXACT_VERSION,
     TELEMETRY,
     Config,
@@ -33,20 +35,13 @@ from kinds import (
 
 Rule = Callable[[str, Props, Config], list[str]]
 
-WORKLOADS = {
-    "kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet",
-    "kubernetes:batch/v1:Job", "kubernetes:batch/v1:CronJob",
-}
+WORKLOADS = {*CONTROLLERS, CRON_JOB}
+"""Kinds whose containers the resource and image rules judge (no-bare-pods refuses Pods and ReplicaSets)."""
 _ENV = {"environment": {"type": "string", "enum": ["dev", "staging", "prod"]}}
 
 
 def _pod_spec(type_: str, props: Props) -> Mapping[str, Any] | None:
-    if type_ not in WORKLOADS:
-        return None
-    spec = props.get("spec") or {}
-    if type_ == "kubernetes:batch/v1:CronJob":
-        spec = (spec.get("jobTemplate") or {}).get("spec") or {}
-    return ((spec.get("template") or {}).get("spec")) or {}
+    return sec.pod_spec(type_, props) if type_ in WORKLOADS else None
 
 
 def _containers(type_: str, props: Props) -> Iterable[Mapping[str, Any]]:

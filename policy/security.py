@@ -12,6 +12,8 @@ from typing import Any
 
 from kinds import (
     CHARTS,
+    CONTROLLERS,
+    CRON_JOB,
     EXACT_VERSION,
     PEER_AUTHENTICATION,
     TELEMETRY,
@@ -24,11 +26,7 @@ from kinds import (
 
 POD = "kubernetes:core/v1:Pod"
 REPLICA_SET = "kubernetes:apps/v1:ReplicaSet"
-TEMPLATED = {
-    "kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet",
-    "kubernetes:batch/v1:Job", "kubernetes:core/v1:ReplicationController", REPLICA_SET,
-}
-CRON_JOB = "kubernetes:batch/v1:CronJob"
+TEMPLATED = {*CONTROLLERS, "kubernetes:core/v1:ReplicationController", REPLICA_SET}
 AUTHORIZATION = "kubernetes:security.istio.io/v1:AuthorizationPolicy"
 DESTINATION_RULE = "kubernetes:networking.istio.io/v1:DestinationRule"
 KIALI_CR = "kubernetes:kiali.io/v1alpha1:Kiali"

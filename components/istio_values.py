@@ -138,11 +138,13 @@ def webhook_ignore_paths(props: Mapping[str, Any]) -> list[str]:
     return [f"webhooks[{i}].clientConfig.caBundle" for i, _ in enumerate(props.get("webhooks") or [])]
 
 
-# Ready once istiod has patched a CA bundle into at least one webhook: until then an Istio custom
-# resource (validating webhook, failurePolicy Fail) or an injected pod would be refused.
-# Ref: https://github.com/pulumi/pulumi-kubernetes/blob/v4.32.0/provider/pkg/metadata/overrides.go (pulumi.com/waitFor)
-# Ref: https://github.com/kubernetes/client-go/blob/v0.34.0/util/jsonpath/jsonpath.go (filters with !=)
-WAIT_FOR_CA_BUNDLE = 'jsonpath={.webhooks[?(@.clientConfig.caBundle!="")].name}'
+# Ready once istiod has patched a CA bundle into its webhooks: until then an Istio custom resource
+# (validating webhook, failurePolicy Fail) or an injected pod would be refused. The charts render the
+# webhooks with no `caBundle` key, so this path selects nothing until the patch. (A filter such as
+# `[?(@.clientConfig.caBundle!="")]` is true for a missing key under RFC 9535: it would not wait at all.)
+# Ref: https://github.com/pulumi/pulumi-kubernetes/blob/v4.32.0/provider/pkg/jsonpath/jsonpath.go (Parse, Matches)
+# Ref: https://www.rfc-editor.org/rfc/rfc9535#section-2.3.5.2.2 (comparisons with an absent value)
+WAIT_FOR_CA_BUNDLE = "jsonpath={.webhooks[*].clientConfig.caBundle}"
 
 
 def with_wait_for_ca_bundle(props: Mapping[str, Any]) -> dict[str, Any]:

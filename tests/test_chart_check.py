@@ -108,3 +108,53 @@ def test_every_stack_release_has_a_source_in_a_charts_dir(tmp_path):
         assert cr.chart_source(chart.inputs["chart"], chart.inputs["version"], None, tmp_path).is_dir(), release
     with pytest.raises(FileNotFoundError, match="not in"):
         cr.chart_source("nope", "1.0.0", None, tmp_path)
+
+
+# ------------------------------------------------------------------ waits and double declarations
+# A webhook configuration as the istiod chart renders it: no caBundle key (istiod patches it in).
+RENDERED_WEBHOOKS = {
+    "apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
+    "metadata": {"name": "istio-sidecar-injector", "labels": {"istio.io/rev": "default"}},
+    "webhooks": [{"name": f"{n}.sidecar-injector.istio.io",
+                  "clientConfig": {"service": {"name": "istiod", "namespace": "istio-system", "port": 443}}}
+                 for n in ("rev.namespace", "rev.object")],
+}
+
+
+def test_istiods_webhook_wait_holds_only_after_the_ca_patch():
+    assert cc.wait_problems("istiod", [RENDERED_WEBHOOKS]) == []
+    assert cc.wait_problems("base", [RENDERED_WEBHOOKS]) == []  # base only ignores the drift: no wait
+
+
+@pytest.mark.parametrize("expr, problem", [
+    # The expression the program wrote before: the provider's `=` split tears `!=` apart...
+    ('jsonpath={.webhooks[?(@.clientConfig.caBundle!="")].name}', "the provider refuses it"),
+    # ...and read as RFC 9535 (a provider that parses `!=`) a comparison with an absent caBundle is not
+    # equal to "": it selects a webhook without any caBundle, ready at once. The same, spelt without `!=`:
+    ('jsonpath={.webhooks[?!(@.clientConfig.caBundle=="")].name}', "already holds as rendered"),
+    ("jsonpath={.webhooks[*].clientConfig.caBundle}=x", "never holds"),
+    (".webhooks[*].clientConfig.caBundle", "the provider refuses it"),
+])
+def test_a_wait_that_holds_at_once_never_holds_or_is_refused_is_found(monkeypatch, expr, problem):
+    from components import istio_values as iv
+    monkeypatch.setattr(iv, "WAIT_FOR_CA_BUNDLE", expr)
+    found = cc.wait_problems("istiod", [RENDERED_WEBHOOKS])
+    assert len(found) == 1 and problem in found[0], found
+
+
+def test_one_object_declared_by_the_program_and_a_chart_is_found():
+    policy = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+              "metadata": {"name": "kiali", "namespace": "observability"}}
+    older = {**policy, "apiVersion": "networking.k8s.io/v1beta1"}  # the same object in another version
+    other_ns = {**policy, "metadata": {"name": "kiali", "namespace": "apps"}}
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "kiali"}}
+    found = cc.declared_twice([("the program", policy), ("chart kiali", older), ("chart kiali", other_ns),
+                               ("chart kiali", role), ("chart kiali", role)])
+    assert found == ["NetworkPolicy.networking.k8s.io observability/kiali is declared by the program and by chart kiali"]
+
+
+def test_the_program_itself_declares_no_object_twice():
+    for stack in ("dev", "staging", "prod"):
+        ev = evaluate(stack)
+        owners = [(r.urn, r.manifest()) for r in [*ev.kubernetes_objects(), *ev.istio_resources()]]
+        assert cc.declared_twice(owners) == [], stack

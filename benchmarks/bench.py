@@ -3,7 +3,7 @@
     make bench                       # everything: both tables, results.json, results.png
     python benchmarks/bench.py --one program 200   # one measurement (used internally, in a subprocess)
 
-Every measurement runs the real __main__.py under Pulumi's mock engine (components/offline/engine.py) in a
+Every measurement runs the real __main__.py under Pulumi's mock engine (tools/engine.py) in a
 fresh subprocess, so imports and caches of one run never help another. The floor is a trivial
 program that registers the same number of plain resources (ConfigMaps) through the same SDK and
 engine. Timings are medians of REPEATS runs. The script exits 1 when a change touches more than
@@ -33,8 +33,8 @@ REPEATS = 3
 
 # ----------------------------------------------------------------------------------- workloads
 def run_program(n: int | None, stack: str) -> int:
-    from components.offline.engine import evaluate
-    from components.offline.synthetic import synthetic_topology
+    from tools.engine import evaluate
+    from tools.synthetic import synthetic_topology
 
     patch = {"topology": synthetic_topology(n)} if n else {}
     return len(evaluate(stack, patch).resources)
@@ -47,7 +47,7 @@ def run_floor(count: int) -> int:
     import pulumi
     import pulumi_kubernetes as k8s
 
-    from components.offline.engine import RecordingMocks, RecordingMonitor
+    from tools.engine import RecordingMocks, RecordingMonitor
 
     def program() -> int:
         mocks = RecordingMocks()
@@ -88,7 +88,7 @@ def measure_one(kind: str, arg: str, trace: bool) -> dict[str, Any]:
     # Import cost is not evaluation cost: load every module either side uses before the clock starts.
     import importlib
 
-    for module in ("components.offline.engine", "pulumi_random", "pulumi_kubernetes.core.v1", "pulumi_kubernetes.apps.v1",
+    for module in ("tools.engine", "pulumi_random", "pulumi_kubernetes.core.v1", "pulumi_kubernetes.apps.v1",
                    "pulumi_kubernetes.policy.v1", "pulumi_kubernetes.networking.v1", "pulumi_kubernetes.autoscaling.v2",
                    "pulumi_kubernetes.apiextensions", "pulumi_kubernetes.helm.v4", "components.config.loading",
                    "components.istio", "components.ingress", "components.microservice",
@@ -129,8 +129,8 @@ def measure(kind: str, arg: Any, memory: bool = True) -> dict[str, Any]:
 
 # ----------------------------------------------------------------------------------- blast radius
 def blast_radius() -> list[dict[str, Any]]:
-    """Each change in `components.offline.blast.CHANGES`, evaluated against its stack's baseline."""
-    from components.offline.blast import CHANGES, measure_change
+    """Each change in `tools.blast.CHANGES`, evaluated against its stack's baseline."""
+    from tools.blast import CHANGES, measure_change
 
     rows = []
     for name in CHANGES:
@@ -211,8 +211,8 @@ def main(write: bool = False) -> int:
               f"{r['floor']['seconds']:.2f} | {r['ratio']:.2f} | {100 * r['own_share']:.1f}% | {per} | {floor_per} | "
               f"{r['program']['peak_mib']:.1f} |")
 
-    from components.offline.engine import evaluate
-    from components.offline.waits import longest_wait_chain
+    from tools.engine import evaluate
+    from tools.waits import longest_wait_chain
 
     print("\n| stack | serial readiness waits on the longest path of `pulumi up` |")
     print("|---|---|")
@@ -224,7 +224,7 @@ def main(write: bool = False) -> int:
     explain_runs = []
     for _ in range(REPEATS):
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "components.offline.explain", "--base", "HEAD"], cwd=ROOT, check=True,
+        subprocess.run([sys.executable, "-m", "tools.explain", "--base", "HEAD"], cwd=ROOT, check=True,
                        capture_output=True)
         explain_runs.append(time.perf_counter() - start)
     explain_s = statistics.median(explain_runs)

@@ -8,7 +8,7 @@ for p in (ROOT, ROOT / "tests"):
     if str(p) not in sys.path:
         sys.path.insert(0, str(p))
 
-from components.offline.engine import evaluate  # noqa: E402
+from tools.engine import evaluate  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -2,9 +2,9 @@
 
 import pytest
 
-from components.offline import blast
-from components.offline.synthetic import synthetic_topology
 from components.topology import Topology
+from tools import blast
+from tools.synthetic import synthetic_topology
 
 
 @pytest.mark.parametrize("change", list(blast.CHANGES))
@@ -36,8 +36,8 @@ def test_synthetic_topology_is_valid_data():
 
 
 def test_the_longest_readiness_chain_is_three_waits_and_istio_never_waits_for_jaeger():
-    from components.offline.engine import evaluate
-    from components.offline.waits import longest_wait_chain
+    from tools.engine import evaluate
+    from tools.waits import longest_wait_chain
 
     for stack in ("dev", "prod"):
         chain = longest_wait_chain(evaluate(stack))

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from components.offline import chart_check as cc
-from components.offline import chart_render as cr
-from components.offline.engine import evaluate
+from tools import chart_check as cc
+from tools import chart_render as cr
+from tools.engine import evaluate
 
 DEMO = Path(__file__).parent / "fixtures" / "charts" / "demo"
 GOOD = {"replicas": 2, "port": 8080, "image": "ghcr.io/example/demo:v1",

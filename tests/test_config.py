@@ -6,7 +6,7 @@ from ids import case_id
 
 from components.config.errors import ConfigError
 from components.config.loading import parse_stack_config
-from components.offline.engine import attempt, stack_config
+from tools.engine import attempt, stack_config
 
 _mem = lambda m: {"requests": {"cpu": "100m", "memory": m}, "limits": {"cpu": "1", "memory": "1Gi"}}  # noqa: E731
 _svc = lambda name, *calls, port=5000, public=False, protocol="grpc": {  # noqa: E731
@@ -152,7 +152,7 @@ def test_one_bad_value_gives_one_line_the_most_specific():
 
 def test_every_resources_setting_is_found_by_walking_the_models():
     from components.config.rules import resource_settings
-    from components.offline.engine import stack_config
+    from tools.engine import stack_config
 
     cfg = parse_stack_config("prod", stack_config("prod") | {
         "workloads": {**stack_config("prod")["workloads"], "services": {"item": {"resources": _mem("64Mi")}}}})

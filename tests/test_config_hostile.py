@@ -5,7 +5,7 @@ import pytest
 from ids import case_id
 
 from components.config.errors import ConfigError
-from components.offline.engine import attempt, evaluate
+from tools.engine import attempt, evaluate
 
 _svc = lambda name, *calls, port=5000, public=False, protocol="grpc", **kw: {  # noqa: E731
     "name": name, "ports": [{"protocol": protocol, "port": port}], "calls": list(calls), "public": public, **kw}

@@ -14,7 +14,7 @@ from test_images import BAD_BUILDS
 
 from components.config.errors import ConfigError, key_path, most_specific
 from components.config.loading import parse_stack_config
-from components.offline.engine import merge, stack_config
+from tools.engine import merge, stack_config
 
 MORE = [
     ("dev", {"observability": {"jaeger": {"external": {"collectorHost": "otel.x"}}}},

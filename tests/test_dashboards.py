@@ -9,8 +9,8 @@ import yaml
 
 from components.observability import dashboards as d
 from components.observability import promql
-from components.offline.synthetic import synthetic_topology
 from components.topology import MERCARI, Topology
+from tools.synthetic import synthetic_topology
 
 
 def promtool() -> str:

@@ -3,9 +3,9 @@
 import subprocess
 import sys
 
-from components.offline import explain
-from components.offline.engine import evaluate
-from components.offline.snapshot import snapshot
+from tools import explain
+from tools.engine import evaluate
+from tools.snapshot import snapshot
 
 BASE = {}
 
@@ -104,7 +104,7 @@ def test_the_report_has_a_marker_for_updating_one_pr_comment_in_place():
 
 
 def test_make_explain_compares_a_git_ref_with_the_working_tree():
-    result = subprocess.run([sys.executable, "-m", "components.offline.explain", "--base", "HEAD"],
+    result = subprocess.run([sys.executable, "-m", "tools.explain", "--base", "HEAD"],
                             capture_output=True, text=True, timeout=600, cwd=explain.ROOT)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("<!-- mesh-explain -->") and "## prod" in result.stdout

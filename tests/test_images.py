@@ -4,7 +4,7 @@ import pytest
 
 from components.config.errors import ConfigError
 from components.image_build import context_digest
-from components.offline.engine import attempt, evaluate, stack_config
+from tools.engine import attempt, evaluate, stack_config
 
 IMAGE = "docker-build:index:Image"
 COMMAND = "command:local:Command"

@@ -6,7 +6,7 @@ import pytest
 from components import istio_values as iv
 from components.config.loading import parse_stack_config
 from components.observability import jaeger
-from components.offline.engine import evaluate
+from tools.engine import evaluate
 
 ISTIOD = "kubernetes:helm.sh/v4:Chart"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"

@@ -6,7 +6,7 @@ import re
 import shutil
 import subprocess
 
-from components.offline.engine import ROOT
+from tools.engine import ROOT
 
 MAKEFILE = (ROOT / "Makefile").read_text()
 
@@ -54,6 +54,15 @@ def test_help_lists_every_target_and_variable():
 def test_gitignore_covers_what_make_creates():
     ignored = subprocess.run(["git", "-C", str(ROOT), "check-ignore", "--no-index", ".venv-test/x", ".venv-scan/x",
                               ".npm-tools/x", "policy/venv/x", "bin/kind", ".kind.yaml", "rendered/dev/x.yaml",
-                              "mutants/x", "stacks/Pulumi.prod-render.yaml", ".pulumi-state/x"],
+                              "mutants/x", "stacks/Pulumi.prod-render.yaml", ".pulumi-state/x", ".cache/e2e/bin/etcd",
+                              "stacks/Pulumi.e2e.yaml", "stacks/Pulumi.e2e-prod.yaml"],
                              capture_output=True, text=True)
-    assert len(ignored.stdout.split()) == 10, ignored.stdout
+    assert len(ignored.stdout.split()) == 13, ignored.stdout
+
+
+def test_the_tools_package_describes_every_module():
+    import tools
+
+    modules = sorted(p.stem for p in (ROOT / "tools").glob("*.py") if p.stem != "__init__")
+    assert [m for m in modules if f"`{m}`" not in (tools.__doc__ or "")] == []
+    assert not (ROOT / "components" / "offline").exists()  # the program's package holds only what `up` runs

@@ -6,7 +6,7 @@ import pytest
 
 from components import istio_values as iv
 from components import topology as topo
-from components.offline.engine import ROOT, STACKS, evaluate
+from tools.engine import ROOT, STACKS, evaluate
 
 AUTHZ = "kubernetes:security.istio.io/v1:AuthorizationPolicy"
 MERCARI_EDGES = {("gateway", "authority"), ("gateway", "catalog"), ("authority", "customer"),

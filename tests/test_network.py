@@ -4,7 +4,7 @@ allow the mesh needs exists (edges, webhooks, xDS, scraping, tracing, dashboards
 import pytest
 
 from components import network_policies as np
-from components.offline.engine import STACKS, evaluate
+from tools.engine import STACKS, evaluate
 
 NETPOL = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 
@@ -90,7 +90,7 @@ def test_an_outside_prometheus_can_be_admitted_by_config():
 
 @pytest.mark.parametrize("value", ["10.0.0.0/33x", "http://prom", "Monitoring"])
 def test_a_bad_scrape_source_is_refused(value):
-    from components.offline.engine import attempt
+    from tools.engine import attempt
 
     err = attempt("prod", {"observability": {"prometheus": {"scrapeFrom": [value]}}}).error
     assert "mesh:observability.prometheus.scrapeFrom[0]" in err.keys

@@ -2,7 +2,7 @@
 
 
 from components.observability import grafana, jaeger, kiali, prometheus
-from components.offline.engine import evaluate
+from tools.engine import evaluate
 
 
 def _service_url(chart, name_key_path, port, path=""):

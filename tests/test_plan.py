@@ -3,8 +3,8 @@
 import pytest
 
 from components.config.loading import parse_stack_config
-from components.offline.engine import stack_config
 from components.plan import Caller, image_of, is_built, plan_services, resolve_workload
+from tools.engine import stack_config
 
 INGRESS = Caller("istio-ingress", "istio-ingress")
 DIGEST = "sha256:" + "b" * 64

@@ -7,7 +7,7 @@ import pytest
 from pulumi_policy import PolicyResourceOptions, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs
 from pulumi_policy.policy import PolicyResource
 
-from components.offline.engine import ROOT, STACKS, evaluate
+from tools.engine import ROOT, STACKS, evaluate
 
 sys.path.insert(0, str(ROOT / "policy"))
 import kinds  # noqa: E402

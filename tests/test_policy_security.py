@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from components.offline.engine import ROOT
+from tools.engine import ROOT
 
 sys.path.insert(0, str(ROOT / "policy"))
 import rules  # noqa: E402

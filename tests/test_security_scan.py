@@ -2,8 +2,8 @@
 
 import pytest
 
-from components.offline import checkov
-from components.offline.engine import STACKS, evaluate
+from tools import checkov
+from tools.engine import STACKS, evaluate
 
 # check id -> (stacks it is skipped in, why). Anything else failing fails the build.
 SKIPS = {

@@ -9,8 +9,8 @@ from test_dashboards import promtool
 
 from components.config.loading import parse_stack_config
 from components.observability import slo
-from components.offline.engine import evaluate, merge, stack_config
 from components.plan import Objective, objective
+from tools.engine import evaluate, merge, stack_config
 
 DB_5XX = 'istio_requests_total{reporter="destination",destination_service_name="db",response_code="%s"}'
 DB_GRPC = ('istio_requests_total{reporter="destination",destination_service_name="db",response_code="200",'

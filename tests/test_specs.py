@@ -8,9 +8,9 @@ from components import network_policies as np
 from components import workload_specs as ws
 from components.config.loading import parse_stack_config
 from components.config.models import AutoscalingConfig, IngressConfig
-from components.offline.engine import stack_config
 from components.plan import Caller, resolve_workload
 from components.topology import MERCARI, Port, Service
+from tools.engine import stack_config
 
 GATEWAY, DB = MERCARI.services[0], MERCARI.services[-1]
 WEB = Service(name="web", ports=(Port(protocol="http", port=8080),), public=True)

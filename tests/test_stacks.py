@@ -6,7 +6,7 @@ import pytest
 from validators import validate_istio, validate_kubernetes
 
 from components.charts import GRAFANA_REPO, ISTIO_REPO, JAEGER_REPO, KIALI_REPO, PROMETHEUS_REPO
-from components.offline.engine import STACKS, attempt, evaluate, stack_config
+from tools.engine import STACKS, attempt, evaluate, stack_config
 
 PROVIDER = "pulumi:providers:kubernetes"
 COMPONENT_PREFIX = "mesh:"
@@ -163,7 +163,7 @@ def test_one_switch_points_every_chart_at_a_mirror(mirror, expect_chart, expect_
 
 
 def test_readme_config_reference_matches_the_code():
-    from components.offline.engine import ROOT
-    from components.reference import table
+    from tools.engine import ROOT
+    from tools.reference import table
 
     assert table() in (ROOT / "README.md").read_text(), "run `make docs` and paste the table into README.md"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.offline.engine import ROOT
+from tools.engine import ROOT
 
 WORKFLOWS = ROOT / ".github" / "workflows"
 

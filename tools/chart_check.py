@@ -2,7 +2,7 @@
 check what the mock engine cannot: the values fit the chart's schema, every value is read, the
 objects are valid Kubernetes, pass the policy pack, and contain what the program wires to.
 
-    python -m components.offline.chart_check [--stack dev] [--charts-dir DIR] [--kiali-keys FILE]
+    python -m tools.chart_check [--stack dev] [--charts-dir DIR] [--kiali-keys FILE]
 
 Without --charts-dir each chart is pulled from its repository (needs the network). With it, each
 chart is read from DIR/<chart>-<version>/ or DIR/<chart>/. Exit status 1 when anything is found.
@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from components.offline import chart_render as cr
-from components.offline import checkov, pack, waitfor
-from components.offline.engine import ROOT, STACKS, Evaluation, _ints, evaluate, stack_config
+from tools import chart_render as cr
+from tools import checkov, pack, waitfor
+from tools.engine import ROOT, STACKS, Evaluation, _ints, evaluate, stack_config
 
 KIALI_KEYS = ROOT.parent / "shared" / "facts" / "kiali-v2.20.0-config-keys.json"
 """Every key the Kiali server reads (extracted from kiali/kiali config.go at v2.20.0)."""

@@ -6,7 +6,7 @@ import json
 import sys
 from typing import Any
 
-from components.offline.engine import ROOT
+from tools.engine import ROOT
 
 POLICY = ROOT / "policy"
 

@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 import yaml
 
-from components.offline.engine import ROOT
+from tools.engine import ROOT
 
 
 def binary() -> Optional[str]:

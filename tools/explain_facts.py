@@ -10,7 +10,7 @@ from typing import Any
 
 from components.istio_values import RESTART_HASH_ANNOTATION
 from components.network_policies import PROXY_METRICS
-from components.offline import pack
+from tools import pack
 
 PRINCIPAL = re.compile(r"[^/]+/ns/([^/]+)/sa/[^/]+")
 # Fields Kubernetes refuses to change in place: the resource is deleted and created again.

@@ -4,7 +4,7 @@ dependencies. Its length is the number of readiness waits that cannot overlap.""
 
 from __future__ import annotations
 
-from components.offline.engine import Evaluation
+from tools.engine import Evaluation
 
 AWAITED = ("kubernetes:helm.sh/v4:Chart", "kubernetes:apps/v1:Deployment", "kubernetes:core/v1:PersistentVolumeClaim",
            "docker-build:index:Image", "command:local:Command")

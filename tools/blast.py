@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from components.offline.diff import compare
-from components.offline.engine import Evaluation, evaluate
+from tools.diff import compare
+from tools.engine import Evaluation, evaluate
 
 INJECTED = frozenset({"gateway-deployment", "authority-deployment", "catalog-deployment", "customer-deployment",
                       "item-deployment", "db-deployment"})

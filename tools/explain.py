@@ -1,6 +1,6 @@
 """`make explain`: a change in mesh terms, from two evaluations of the program (no cluster needed).
 
-    python -m components.offline.explain [--base REF]    # default: the merge base with main
+    python -m tools.explain [--base REF]    # default: the merge base with main
 
 Evaluates the program at BASE (a git worktree) and in the working tree, per stack, under the mock
 engine, and prints Markdown: call-graph edges per layer, mTLS, workloads that roll and why,
@@ -19,8 +19,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from components.offline.engine import ROOT, STACKS
-from components.offline.explain_facts import Facts, facts
+from tools.engine import ROOT, STACKS
+from tools.explain_facts import Facts, facts
 
 
 def _show(value: Any) -> Any:

@@ -1,7 +1,7 @@
 """A canonical JSON dump of every stack's evaluation: to prove a refactoring changed nothing, and the
 input of `make explain`.
 
-    python components/offline/snapshot.py [--root DIR] > snapshot.json
+    python tools/snapshot.py [--root DIR] > snapshot.json
 
 `--root` evaluates another checkout (e.g. a git worktree of the base commit) with this engine: the
 engine is loaded from this file's directory, the program and its `components` from DIR.
@@ -47,6 +47,6 @@ def snapshot_all(root: Path) -> dict[str, Any]:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parents[2])
+    parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parents[1])
     args = parser.parse_args()
     json.dump(snapshot_all(args.root.resolve()), sys.stdout, sort_keys=True, indent=1, default=str)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from components.offline.engine import Evaluation, Registered
+from tools.engine import Evaluation, Registered
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 

@@ -26,7 +26,7 @@ from pulumi.runtime.sync_await import _sync_await
 # The marker Pulumi's wire format puts on secret values (pulumi/runtime/rpc.py).
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 MAIN = ROOT / "__main__.py"
 STACKS = ("dev", "staging", "prod")
 

@@ -1,6 +1,6 @@
 """The README's config reference, generated from the models so it cannot drift (`make docs`).
 
-Run: `python -m components.reference` prints the Markdown table; a test keeps README in sync.
+Run: `python -m tools.reference` prints the Markdown table; a test keeps README in sync.
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ import pulumi
 import pulumi_command as command
 import pulumi_docker_build as docker_build
 
-from components import topology as topo
 from components.config.models import BuildSource
+from components.vocab import topology as topo
 
 _SKIP_DIRS = {".git", "node_modules", "bin"}
 

@@ -9,13 +9,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import network_policies as np
-from components import topology as topo
 from components.charts import ISTIO_REPO, RESTRICTED_CONTAINER, ChartSource, Mirror, install
 from components.config.models import IngressConfig
 from components.istio import DataPlane
 from components.istio_values import RESTART_HASH_ANNOTATION
 from components.manifests import custom_resource, network_policies
 from components.plan import Caller
+from components.vocab import topology as topo
 
 RELEASE = "istio-ingress"
 GATEWAY_NAME = "public"

@@ -14,6 +14,7 @@ from components import network_policies as np
 from components.charts import ISTIO_REPO, ChartSource, Mirror, install
 from components.config.models import IstioConfig
 from components.manifests import custom_resource, network_policies
+from components.vocab.istio import ROOT_NAMESPACE
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,7 +59,7 @@ class IstioControlPlane(pulumi.ComponentResource):
         super().__init__("mesh:istio:ControlPlane", name, None, opts)
         istio = args.istio
         ns = k8s.core.v1.Namespace(
-            f"{name}-namespace", metadata={"name": iv.ROOT_NAMESPACE, "labels": {"name": iv.ROOT_NAMESPACE}},
+            f"{name}-namespace", metadata={"name": ROOT_NAMESPACE, "labels": {"name": ROOT_NAMESPACE}},
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.namespace = ns.metadata.name
@@ -84,7 +85,7 @@ class IstioControlPlane(pulumi.ComponentResource):
             for rev, version in versions.items()
         }
 
-        network_policies(name, np.control_plane(iv.ROOT_NAMESPACE, args.scrapers, args.observability_namespace),
+        network_policies(name, np.control_plane(ROOT_NAMESPACE, args.scrapers, args.observability_namespace),
                          pulumi.ResourceOptions(parent=self, depends_on=[ns]))
         cr_opts = pulumi.ResourceOptions(parent=self, depends_on=[base, *istiods])
         custom_resource(f"{name}-mtls", iv.peer_authentication(istio.mtls), cr_opts)

@@ -13,8 +13,8 @@ import pulumi
 
 from components.config.models import IstioConfig, ProxyConfig
 from components.manifests import content_hash
+from components.vocab.istio import ROOT_NAMESPACE
 
-ROOT_NAMESPACE = "istio-system"
 TRACING_PROVIDER = "otel-tracing"
 """Name of the mesh's OpenTelemetry extension provider, referenced by the Telemetry resource."""
 ACCESS_LOG_PROVIDER = "envoy"
@@ -33,15 +33,6 @@ class TracingTarget:
 
     host: pulumi.Input[str]
     port: pulumi.Input[int]
-
-
-TRUST_DOMAIN = "cluster.local"
-
-
-def principal(namespace: str, service_account: str) -> str:
-    """The SPIFFE identity Istio gives a workload's mTLS certificate (`<trust domain>/ns/<ns>/sa/<sa>`)."""
-    # Ref: https://istio.io/latest/docs/reference/config/security/authorization-policy/#Source
-    return f"{TRUST_DOMAIN}/ns/{namespace}/sa/{service_account}"
 
 
 def injection_labels(revision: str) -> dict[str, str]:

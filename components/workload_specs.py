@@ -7,11 +7,11 @@ from typing import Any
 
 import pulumi
 
-from components import topology as topo
 from components.config.models import AutoscalingConfig
 from components.istio_values import RESTART_HASH_ANNOTATION
 from components.network_policies import PROXY_METRICS, peer, rule
 from components.plan import Caller, Workload
+from components.vocab import topology as topo
 
 RUN_AS = 65532  # distroless "nonroot"; >= 10000 so it never collides with a host user.
 

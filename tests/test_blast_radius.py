@@ -2,7 +2,7 @@
 
 import pytest
 
-from components.topology import Topology
+from components.vocab.topology import Topology
 from tools import blast
 from tools.synthetic import synthetic_topology
 

@@ -9,7 +9,7 @@ import yaml
 
 from components.observability import dashboards as d
 from components.observability import promql
-from components.topology import MERCARI, Topology
+from components.vocab.topology import MERCARI, Topology
 from tools.synthetic import synthetic_topology
 
 

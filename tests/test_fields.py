@@ -3,7 +3,7 @@
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from components import fields as f
+from components.vocab import fields as f
 
 # (type, accepted values, refused values). Refused includes the ways a regex can be fooled:
 # a trailing newline, Unicode digits (Arabic-Indic, fullwidth), surrounding spaces.

@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from components import istio_values as iv
-from components import topology as topo
+from components.vocab import istio as vocab
+from components.vocab import topology as topo
 from tools.engine import ROOT, STACKS, evaluate
 
 AUTHZ = "kubernetes:security.istio.io/v1:AuthorizationPolicy"
@@ -169,7 +169,7 @@ def test_readme_diagram_matches_the_topology():
 
 
 def test_principal_format():
-    assert iv.principal("catalog", "catalog") == "cluster.local/ns/catalog/sa/catalog"
+    assert vocab.principal("catalog", "catalog") == "cluster.local/ns/catalog/sa/catalog"
 
 
 def test_tls_credential_is_requested_from_cert_manager_when_asked():

@@ -2,8 +2,9 @@
 
 import pytest
 
+from components.config.images import image_of, is_built
 from components.config.loading import parse_stack_config
-from components.plan import Caller, image_of, is_built, plan_services, resolve_workload
+from components.plan import Caller, plan_services, resolve_workload
 from tools.engine import stack_config
 
 INGRESS = Caller("istio-ingress", "istio-ingress")

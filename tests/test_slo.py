@@ -134,7 +134,7 @@ def test_burn_thresholds_follow_the_workbook():
 
 
 def evaluate_topology():
-    from components.topology import MERCARI
+    from components.vocab.topology import MERCARI
 
     return MERCARI
 

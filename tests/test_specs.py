@@ -9,7 +9,7 @@ from components import workload_specs as ws
 from components.config.loading import parse_stack_config
 from components.config.models import AutoscalingConfig, IngressConfig
 from components.plan import Caller, resolve_workload
-from components.topology import MERCARI, Port, Service
+from components.vocab.topology import MERCARI, Port, Service
 from tools.engine import stack_config
 
 GATEWAY, DB = MERCARI.services[0], MERCARI.services[-1]

@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel
 
 from components.config.models import NAMESPACE, StackConfig
-from components.fields import Rule
+from components.vocab.fields import Rule
 
 STACKS = ("dev", "staging", "prod")
 _ROOT = Path(__file__).resolve().parents[1]
@@ -53,7 +53,7 @@ def _type_name(annotation: Any) -> str:
 
 def rules_table() -> str:
     """Every field type and its rule (README: what each type accepts)."""
-    from components import fields
+    from components.vocab import fields
 
     found = {m.name: m.text for value in vars(fields).values()
              for m in getattr(value, "__metadata__", ()) if isinstance(m, Rule)}

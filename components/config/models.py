@@ -1,4 +1,4 @@
-"""Every key a stack may set: its type, default and rule. Types carry the rules (`components.fields`)."""
+"""Every key a stack may set: its type, default and rule. Types carry the rules (`components.vocab.fields`)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any, Literal, Optional
 
 from pydantic import Field, PrivateAttr
 
-from components import topology as topo
-from components.fields import (
+from components.vocab import topology as topo
+from components.vocab.fields import (
     MAX_INT32,
     ChartMirror,
     CpuQuantity,
@@ -124,7 +124,7 @@ class AccessLogConfig(Strict):
 
 class IstioConfig(Strict):
     version: SemVer = Field("1.31.1", description="Istio chart and proxy version (a release listed in "
-                            "components/istio_releases.py).")
+                            "components/vocab/istio_releases.py).")
     allow_unknown_version: bool = Field(
         False, description="Accept Istio versions newer than the releases this program knows (you checked them).")
     revision: OptionalDnsLabel = Field("", description="Revision of the main istiod; '' = the default revision.")

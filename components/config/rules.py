@@ -8,14 +8,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from components import istio_releases as releases
 from components.config.errors import Problem, key_path
+from components.config.images import image_problems
 from components.config.models import ENVIRONMENTS, BuildSource, Resources, StackConfig
-from components.fields import cpu_millis, memory_bytes
-from components.plan import image_problems
+from components.vocab import istio_releases as releases
+from components.vocab.fields import cpu_millis, memory_bytes
+from components.vocab.istio import ROOT_NAMESPACE
 
 SYSTEM_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease", "default")
-CONTROL_PLANE_NAMESPACE = "istio-system"
 
 
 def check_rules(cfg: StackConfig) -> list[Problem]:
@@ -132,8 +132,8 @@ def _namespace_rules(cfg: StackConfig) -> list[Problem]:
     owner: dict[str, str] = {}
     out = []
     for key, namespace in claims:
-        if namespace in SYSTEM_NAMESPACES or namespace == CONTROL_PLANE_NAMESPACE:
-            whose = "the Istio control plane's" if namespace == CONTROL_PLANE_NAMESPACE else "a Kubernetes system"
+        if namespace in SYSTEM_NAMESPACES or namespace == ROOT_NAMESPACE:
+            whose = "the Istio control plane's" if namespace == ROOT_NAMESPACE else "a Kubernetes system"
             out.append(Problem(key, namespace, f"must be its own namespace: '{namespace}' is {whose} namespace"))
         elif namespace in owner and not (key.startswith("mesh:topology") and owner[namespace].startswith("mesh:topology")):
             out.append(Problem(key, namespace, f"must be its own namespace: {owner[namespace]} already claims it"))

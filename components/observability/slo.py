@@ -7,11 +7,11 @@ alerts that page on a fast burn and open a ticket on a slow one; a p99 latency a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from components import topology as topo
 from components.observability.promql import error_ratio, latency
+from components.plan import Objective
+from components.vocab import topology as topo
 
 # Ref: https://sre.google/workbook/alerting-on-slos/ (table 5-8: burn rates and windows for a 30-day SLO)
 BURN_RATES = (
@@ -23,20 +23,6 @@ BURN_RATES = (
 )
 WINDOWS = sorted({w for _, _, long, short in BURN_RATES for w in (long, short)},
                  key=lambda w: int(w[:-1]) * {"m": 1, "h": 60, "d": 1440}[w[-1]])
-
-
-@dataclass(frozen=True)
-class Objective:
-    """One service's objectives."""
-
-    availability: float
-    """Percent of requests that succeed, e.g. 99.9."""
-    latency_p99_ms: int
-    """99th percentile latency bound, milliseconds."""
-
-    @property
-    def error_budget(self) -> float:
-        return round(1 - self.availability / 100, 10)
 
 
 def recording_rules() -> list[dict[str, Any]]:

@@ -20,8 +20,9 @@ from components.observability.grafana import Grafana, GrafanaArgs
 from components.observability.jaeger import Jaeger, JaegerArgs
 from components.observability.kiali import Kiali, KialiArgs, Link
 from components.observability.prometheus import Prometheus, PrometheusArgs
-from components.observability.slo import Objective, rule_files
-from components.topology import MERCARI, Topology
+from components.observability.slo import rule_files
+from components.plan import Objective
+from components.vocab.topology import MERCARI, Topology
 
 
 @dataclass(frozen=True, kw_only=True)

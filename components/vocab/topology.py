@@ -11,7 +11,7 @@ from typing import Literal, Optional
 
 from pydantic import Field
 
-from components.fields import AppPort, RelativePath, ServiceName, Strict
+from components.vocab.fields import AppPort, RelativePath, ServiceName, Strict
 
 
 class Port(Strict):

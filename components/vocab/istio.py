@@ -1,0 +1,14 @@
+"""Istio's own names, used by every layer: the root namespace the control plane lives in, the
+trust domain and the workload identity (principal) mTLS certificates carry."""
+
+from __future__ import annotations
+
+ROOT_NAMESPACE = "istio-system"
+"""The control plane's namespace, Istio's root namespace (mesh-wide policy lives here)."""
+TRUST_DOMAIN = "cluster.local"
+
+
+def principal(namespace: str, service_account: str) -> str:
+    """The SPIFFE identity Istio gives a workload's mTLS certificate (`<trust domain>/ns/<ns>/sa/<sa>`)."""
+    # Ref: https://istio.io/latest/docs/reference/config/security/authorization-policy/#Source
+    return f"{TRUST_DOMAIN}/ns/{namespace}/sa/{service_account}"

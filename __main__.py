@@ -2,15 +2,15 @@
 
 import pulumi
 
-from components import ingress as ing
-from components.charts import mirror_of
-from components.cluster import kubernetes_provider
 from components.config.loading import parse_stack_config, read_pulumi_config
-from components.image_build import ImageBuild, ImageBuildArgs, content_tag
-from components.istio import IstioControlPlane, IstioControlPlaneArgs
-from components.microservice import Microservice, MicroserviceArgs
-from components.observability.stack import Observability, ObservabilityArgs
 from components.plan import objectives, plan_services, scrapers
+from components.resources import ingress as ing
+from components.resources.charts import mirror_of
+from components.resources.cluster import kubernetes_provider
+from components.resources.image_build import ImageBuild, ImageBuildArgs, content_tag
+from components.resources.istio import IstioControlPlane, IstioControlPlaneArgs
+from components.resources.microservice import Microservice, MicroserviceArgs
+from components.resources.observability.stack import Observability, ObservabilityArgs
 
 stack = pulumi.get_stack()
 cfg = parse_stack_config(stack, read_pulumi_config())  # ConfigError: a clear message, nothing registered

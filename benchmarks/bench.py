@@ -91,8 +91,8 @@ def measure_one(kind: str, arg: str, trace: bool) -> dict[str, Any]:
     for module in ("tools.engine", "pulumi_random", "pulumi_kubernetes.core.v1", "pulumi_kubernetes.apps.v1",
                    "pulumi_kubernetes.policy.v1", "pulumi_kubernetes.networking.v1", "pulumi_kubernetes.autoscaling.v2",
                    "pulumi_kubernetes.apiextensions", "pulumi_kubernetes.helm.v4", "components.config.loading",
-                   "components.istio", "components.ingress", "components.microservice",
-                   "components.observability.stack"):
+                   "components.resources.istio", "components.resources.ingress", "components.resources.microservice",
+                   "components.resources.observability.stack"):
         importlib.import_module(module)
 
     if trace:

@@ -136,7 +136,7 @@ def test_istiods_webhook_wait_holds_only_after_the_ca_patch():
     (".webhooks[*].clientConfig.caBundle", "the provider refuses it"),
 ])
 def test_a_wait_that_holds_at_once_never_holds_or_is_refused_is_found(monkeypatch, expr, problem):
-    from components import istio_values as iv
+    from components.builders import istio_values as iv
     monkeypatch.setattr(iv, "WAIT_FOR_CA_BUNDLE", expr)
     found = cc.wait_problems("istiod", [RENDERED_WEBHOOKS])
     assert len(found) == 1 and problem in found[0], found

@@ -7,8 +7,8 @@ import subprocess
 import pytest
 import yaml
 
-from components.observability import dashboards as d
-from components.observability import promql
+from components.builders import dashboards as d
+from components.builders import promql
 from components.vocab.topology import MERCARI, Topology
 from tools.synthetic import synthetic_topology
 

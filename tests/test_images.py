@@ -3,7 +3,7 @@
 import pytest
 
 from components.config.errors import ConfigError
-from components.image_build import context_digest
+from components.resources.image_build import context_digest
 from tools.engine import attempt, evaluate, stack_config
 
 IMAGE = "docker-build:index:Image"

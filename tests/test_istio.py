@@ -3,9 +3,9 @@
 import pulumi
 import pytest
 
-from components import istio_values as iv
+from components.builders import istio_values as iv
 from components.config.loading import parse_stack_config
-from components.observability import jaeger
+from components.resources.observability import jaeger
 from tools.engine import evaluate
 
 ISTIOD = "kubernetes:helm.sh/v4:Chart"

@@ -3,7 +3,7 @@ allow the mesh needs exists (edges, webhooks, xDS, scraping, tracing, dashboards
 
 import pytest
 
-from components import network_policies as np
+from components.builders import network_policies as np
 from tools.engine import STACKS, evaluate
 
 NETPOL = "kubernetes:networking.k8s.io/v1:NetworkPolicy"

@@ -1,7 +1,7 @@
 """Addons: chart values, and wiring that can only point at Services that really exist."""
 
 
-from components.observability import grafana, jaeger, kiali, prometheus
+from components.resources.observability import grafana, jaeger, kiali, prometheus
 from tools.engine import evaluate
 
 

@@ -7,8 +7,8 @@ import pytest
 import yaml
 from test_dashboards import promtool
 
+from components.builders import slo
 from components.config.loading import parse_stack_config
-from components.observability import slo
 from components.plan import Objective, objective
 from tools.engine import evaluate, merge, stack_config
 

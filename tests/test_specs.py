@@ -2,13 +2,13 @@
 
 import pytest
 
-from components import ingress as ing
-from components import istio_values as iv
-from components import network_policies as np
-from components import workload_specs as ws
+from components.builders import istio_values as iv
+from components.builders import network_policies as np
+from components.builders import workload_specs as ws
 from components.config.loading import parse_stack_config
 from components.config.models import AutoscalingConfig, IngressConfig
 from components.plan import Caller, resolve_workload
+from components.resources import ingress as ing
 from components.vocab.topology import MERCARI, Port, Service
 from tools.engine import stack_config
 

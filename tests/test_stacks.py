@@ -5,7 +5,7 @@ import json
 import pytest
 from validators import validate_istio, validate_kubernetes
 
-from components.charts import GRAFANA_REPO, ISTIO_REPO, JAEGER_REPO, KIALI_REPO, PROMETHEUS_REPO
+from components.resources.charts import GRAFANA_REPO, ISTIO_REPO, JAEGER_REPO, KIALI_REPO, PROMETHEUS_REPO
 from tools.engine import STACKS, attempt, evaluate, stack_config
 
 PROVIDER = "pulumi:providers:kubernetes"
@@ -167,3 +167,10 @@ def test_readme_config_reference_matches_the_code():
     from tools.reference import table
 
     assert table() in (ROOT / "README.md").read_text(), "run `make docs` and paste the table into README.md"
+
+
+def test_readme_code_map_is_the_tree():
+    from tools.engine import ROOT
+    from tools.reference import code_map
+
+    assert code_map() in (ROOT / "README.md").read_text(), "run `make docs`: the code map is generated"

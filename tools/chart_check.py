@@ -53,9 +53,9 @@ class Report:
 
 def expectations(ev: Evaluation) -> dict[str, list[Expect]]:
     """What the program's own wiring assumes each release creates."""
-    from components import ingress
-    from components import network_policies as np
-    from components.observability import grafana, jaeger, kiali, prometheus
+    from components.builders import network_policies as np
+    from components.resources import ingress
+    from components.resources.observability import grafana, jaeger, kiali, prometheus
 
     charts = ev.charts()
     out: dict[str, list[Expect]] = {}
@@ -196,7 +196,7 @@ def wait_problems(chart: str, objects: list[dict[str, Any]]) -> list[str]:
     istiod has patched the CA bundle (else it waits forever)."""
     import pulumi
 
-    from components import istio_values as iv
+    from components.builders import istio_values as iv
 
     out = []
     for obj in objects:

@@ -8,8 +8,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.istio_values import RESTART_HASH_ANNOTATION
-from components.network_policies import PROXY_METRICS
+from components.builders.istio_values import RESTART_HASH_ANNOTATION
+from components.builders.network_policies import PROXY_METRICS
 from tools import pack
 
 PRINCIPAL = re.compile(r"[^/]+/ns/([^/]+)/sa/[^/]+")

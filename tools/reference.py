@@ -1,10 +1,12 @@
-"""The README's config reference, generated from the models so it cannot drift (`make docs`).
+"""The README's generated sections, so they cannot drift (`make docs`): the configuration
+reference (from the models) and the code map (from each module's docstring).
 
-Run: `python -m tools.reference` prints the Markdown table; a test keeps README in sync.
+Run: `python -m tools.reference` prints them; `--write` updates README.md; a test keeps it in sync.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import typing
 from collections.abc import Iterator
@@ -127,18 +129,39 @@ def keys_table() -> str:
     return "\n".join(rows)
 
 
-START, END = "<!-- config-reference:start -->", "<!-- config-reference:end -->"
+CODE_MAP_DIRS = ("components", "tools", "policy", "benchmarks")
+
+
+def code_map(root: Path = _ROOT) -> str:
+    """One row per module of the program, the tools, the policy pack and the benchmark: its path and
+    the first line of its docstring."""
+    files = [root / "__main__.py"] + sorted(
+        p for d in CODE_MAP_DIRS for p in (root / d).rglob("*.py")
+        if "venv" not in p.parts and "modules" not in p.parts and p.name != "__init__.py" or
+        p.name == "__init__.py" and p.parent.name in ("builders", "resources", "vocab", "config"))
+    rows = ["| module | what it holds |", "|---|---|"]
+    for path in files:
+        doc = ast.get_docstring(ast.parse(path.read_text())) or ""
+        first = " ".join(doc.split("\n\n")[0].split()).replace("|", "\\|")
+        rows.append(f"| `{path.relative_to(root)}` | {first} |")
+    return "\n".join(rows)
+
+
+SECTIONS = {"config-reference": table, "code-map": code_map}
 
 
 def sync_readme(readme: Path = _ROOT / "README.md") -> None:
-    """Replace the table between the README's markers."""
+    """Replace each generated section between its README markers."""
     text = readme.read_text()
-    head, _, rest = text.partition(START)
-    _, _, tail = rest.partition(END)
-    readme.write_text(f"{head}{START}\n{table()}\n{END}{tail}")
+    for name, generate in SECTIONS.items():
+        start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+        head, _, rest = text.partition(start)
+        _, _, tail = rest.partition(end)
+        text = f"{head}{start}\n{generate()}\n{end}{tail}"
+    readme.write_text(text)
 
 
 if __name__ == "__main__":
     import sys
 
-    sync_readme() if "--write" in sys.argv else print(table())
+    sync_readme() if "--write" in sys.argv else print("\n\n".join(g() for g in SECTIONS.values()))

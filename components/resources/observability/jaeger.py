@@ -8,11 +8,12 @@ from typing import Any, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.charts import JAEGER_REPO, RESTRICTED_CONTAINER, AddonArgs, ChartSource, install_addon, restricted_pod
+from components.builders.endpoints import Endpoint
+from components.builders.istio_values import TracingTarget
+from components.builders.manifests import content_hash
+from components.builders.security import RESTRICTED_CONTAINER, restricted_pod
 from components.config.models import JaegerConfig, JaegerStorage
-from components.istio_values import TracingTarget
-from components.manifests import content_hash
-from components.observability.endpoints import Endpoint
+from components.resources.charts import JAEGER_REPO, AddonArgs, ChartSource, install_addon
 
 FULLNAME = "jaeger"
 OTLP_GRPC_PORT = 4317

@@ -12,9 +12,10 @@ from typing import Any, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.charts import KIALI_REPO, RESTRICTED_CONTAINER, AddonArgs, ChartSource, generated_secret, install_addon
+from components.builders.endpoints import Endpoint
+from components.builders.security import RESTRICTED_CONTAINER
 from components.config.models import KialiConfig
-from components.observability.endpoints import Endpoint
+from components.resources.charts import KIALI_REPO, AddonArgs, ChartSource, generated_secret, install_addon
 
 FULLNAME = "kiali"
 PORT = 20001

@@ -8,11 +8,11 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import network_policies as np
-from components import workload_specs as ws
-from components.istio import DataPlane
-from components.manifests import custom_resource, network_policies, typed
+from components.builders import network_policies as np
+from components.builders import workload_specs as ws
+from components.builders.manifests import custom_resource, network_policies, typed
 from components.plan import ServicePlan
+from components.resources.istio import DataPlane
 
 
 @dataclass(frozen=True, kw_only=True)

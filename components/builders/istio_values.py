@@ -11,8 +11,9 @@ from typing import Any, Optional
 
 import pulumi
 
+from components.builders.manifests import content_hash
+from components.builders.security import SECCOMP
 from components.config.models import IstioConfig, ProxyConfig
-from components.manifests import content_hash
 from components.vocab.istio import ROOT_NAMESPACE
 
 TRACING_PROVIDER = "otel-tracing"
@@ -104,7 +105,7 @@ def istiod_values(istio: IstioConfig, revision: str, tracing: Optional[TracingTa
         "meshConfig": mesh_config(istio, tracing),
         "base": {"validationFailurePolicy": "Fail"},
         # Ref: https://github.com/istio/istio/blob/1.30.3/manifests/charts/istio-control/istio-discovery/templates/deployment.yaml
-        "seccompProfile": {"type": "RuntimeDefault"},
+        "seccompProfile": SECCOMP,
     }
 
 

@@ -7,9 +7,10 @@ from typing import Any
 
 import pulumi
 
+from components.builders.istio_values import RESTART_HASH_ANNOTATION
+from components.builders.network_policies import PROXY_METRICS, peer, rule
+from components.builders.security import restricted_container, restricted_pod
 from components.config.models import AutoscalingConfig
-from components.istio_values import RESTART_HASH_ANNOTATION
-from components.network_policies import PROXY_METRICS, peer, rule
 from components.plan import Caller, Workload
 from components.vocab import topology as topo
 
@@ -39,26 +40,11 @@ def probe(service: topo.Service, period: int) -> dict[str, Any]:
 
 
 def container_security_context() -> dict[str, Any]:
-    return {
-        "allowPrivilegeEscalation": False,
-        "privileged": False,
-        "readOnlyRootFilesystem": True,
-        "runAsNonRoot": True,
-        "runAsUser": RUN_AS,
-        "runAsGroup": RUN_AS,
-        "capabilities": {"drop": ["ALL"]},
-        "seccompProfile": {"type": "RuntimeDefault"},
-    }
+    return restricted_container(RUN_AS)
 
 
 def pod_security_context() -> dict[str, Any]:
-    return {
-        "runAsNonRoot": True,
-        "runAsUser": RUN_AS,
-        "runAsGroup": RUN_AS,
-        "fsGroup": RUN_AS,
-        "seccompProfile": {"type": "RuntimeDefault"},
-    }
+    return restricted_pod(RUN_AS)
 
 
 def spread_constraints(service: topo.Service) -> list[dict[str, Any]]:

@@ -8,20 +8,20 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import network_policies as np
-from components.charts import Mirror
+from components.builders import network_policies as np
+from components.builders.dashboards import all_dashboards
+from components.builders.endpoints import Endpoint
+from components.builders.istio_values import TracingTarget
+from components.builders.manifests import network_policies
+from components.builders.slo import rule_files
 from components.config.models import IngressConfig, ObservabilityConfig
-from components.ingress import public_url
-from components.istio_values import TracingTarget
-from components.manifests import network_policies
-from components.observability.dashboards import all_dashboards
-from components.observability.endpoints import Endpoint
-from components.observability.grafana import Grafana, GrafanaArgs
-from components.observability.jaeger import Jaeger, JaegerArgs
-from components.observability.kiali import Kiali, KialiArgs, Link
-from components.observability.prometheus import Prometheus, PrometheusArgs
-from components.observability.slo import rule_files
 from components.plan import Objective
+from components.resources.charts import Mirror
+from components.resources.ingress import public_url
+from components.resources.observability.grafana import Grafana, GrafanaArgs
+from components.resources.observability.jaeger import Jaeger, JaegerArgs
+from components.resources.observability.kiali import Kiali, KialiArgs, Link
+from components.resources.observability.prometheus import Prometheus, PrometheusArgs
 from components.vocab.topology import MERCARI, Topology
 
 

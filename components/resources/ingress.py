@@ -8,13 +8,14 @@ from typing import Any, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import network_policies as np
-from components.charts import ISTIO_REPO, RESTRICTED_CONTAINER, ChartSource, Mirror, install
+from components.builders import network_policies as np
+from components.builders.istio_values import RESTART_HASH_ANNOTATION
+from components.builders.manifests import custom_resource, network_policies
+from components.builders.security import RESTRICTED_CONTAINER
 from components.config.models import IngressConfig
-from components.istio import DataPlane
-from components.istio_values import RESTART_HASH_ANNOTATION
-from components.manifests import custom_resource, network_policies
 from components.plan import Caller
+from components.resources.charts import ISTIO_REPO, ChartSource, Mirror, install
+from components.resources.istio import DataPlane
 from components.vocab import topology as topo
 
 RELEASE = "istio-ingress"

@@ -24,20 +24,6 @@ GRAFANA_REPO = "https://grafana-community.github.io/helm-charts"
 KIALI_REPO = "https://kiali.org/helm-charts"
 
 
-# The restricted pod security standard, for the charts' own containers (the policy pack requires it).
-# Ref: https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted
-SECCOMP = {"type": "RuntimeDefault"}
-RESTRICTED_CONTAINER: dict[str, Any] = {
-    "allowPrivilegeEscalation": False, "privileged": False, "readOnlyRootFilesystem": True, "runAsNonRoot": True,
-    "capabilities": {"drop": ["ALL"]}, "seccompProfile": SECCOMP,
-}
-
-
-def restricted_pod(uid: int) -> dict[str, Any]:
-    """A pod security context running as `uid` (the image's own non-root user) with RuntimeDefault seccomp."""
-    return {"runAsNonRoot": True, "runAsUser": uid, "runAsGroup": uid, "fsGroup": uid, "seccompProfile": SECCOMP}
-
-
 @dataclass(frozen=True)
 class ChartSource:
     """A pinned chart in its upstream repository."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.observability.promql import error_ratio, latency
+from components.builders.promql import error_ratio, latency
 from components.plan import Objective
 from components.vocab import topology as topo
 

@@ -3,7 +3,7 @@
 A mesh overview (rate, errors, latency per service), one dashboard per service with a row per
 inbound and outbound call-graph edge, and a control-plane dashboard. Adding a service to the
 topology adds its dashboard and its rows elsewhere, with no other change. Queries use Istio's
-standard metrics (components.observability.promql).
+standard metrics (components.builders.promql).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from grafana_foundation_sdk.builders import dashboard, prometheus, timeseries
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import DataSourceRef
 
-from components.observability.promql import error_ratio, latency, rate, selector
+from components.builders.promql import error_ratio, latency, rate, selector
 from components.vocab import topology as topo
 
 DATASOURCE_UID = "prometheus"

@@ -7,9 +7,10 @@ from typing import Any, Optional
 
 import pulumi
 
-from components.charts import PROMETHEUS_REPO, RESTRICTED_CONTAINER, AddonArgs, ChartSource, install_addon, restricted_pod
+from components.builders.endpoints import Endpoint
+from components.builders.security import RESTRICTED_CONTAINER, restricted_pod
 from components.config.models import PrometheusConfig
-from components.observability.endpoints import Endpoint
+from components.resources.charts import PROMETHEUS_REPO, AddonArgs, ChartSource, install_addon
 
 FULLNAME = "prometheus"
 SIDECAR_RESOURCES = {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}}
@@ -21,7 +22,7 @@ class PrometheusArgs(AddonArgs):
     config: PrometheusConfig
     """`mesh:observability.prometheus`."""
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """Rule files (components.observability.slo.rule_files)."""
+    """Rule files (components.builders.slo.rule_files)."""
 
 
 def endpoint(namespace: str) -> Endpoint:

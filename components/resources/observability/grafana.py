@@ -13,10 +13,10 @@ from typing import Any, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.charts import GRAFANA_REPO, AddonArgs, ChartSource, generated_secret, install_addon
+from components.builders.dashboards import DATASOURCE_UID
+from components.builders.endpoints import Endpoint
 from components.config.models import GrafanaConfig
-from components.observability.dashboards import DATASOURCE_UID
-from components.observability.endpoints import Endpoint
+from components.resources.charts import GRAFANA_REPO, AddonArgs, ChartSource, generated_secret, install_addon
 
 FULLNAME = "grafana"
 PORT = 3000
@@ -31,7 +31,7 @@ class GrafanaArgs(AddonArgs):
     prometheus_url: pulumi.Input[str]
     """The Prometheus component's `url` (or the stack's external Prometheus)."""
     dashboards: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """File name -> dashboard JSON (components.observability.dashboards)."""
+    """File name -> dashboard JSON (components.builders.dashboards)."""
 
 
 def endpoint(namespace: str) -> Endpoint:

@@ -9,11 +9,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pulumi_kubernetes.helm.v4 import Chart
 
-from components import istio_values as iv
-from components import network_policies as np
-from components.charts import ISTIO_REPO, ChartSource, Mirror, install
+from components.builders import istio_values as iv
+from components.builders import network_policies as np
+from components.builders.manifests import custom_resource, network_policies
 from components.config.models import IstioConfig
-from components.manifests import custom_resource, network_policies
+from components.resources.charts import ISTIO_REPO, ChartSource, Mirror, install
 from components.vocab.istio import ROOT_NAMESPACE
 
 

@@ -26,7 +26,7 @@ def typed(manifest: dict[str, Any]) -> Any:
 
 
 def network_policies(name: str, manifests: list[dict[str, Any]], opts: pulumi.ResourceOptions) -> None:
-    """Declare NetworkPolicies built by components.network_policies, named `<name>-netpol-<policy>`."""
+    """Declare NetworkPolicies built by components.builders.network_policies, named `<name>-netpol-<policy>`."""
     for m in manifests:
         k8s.networking.v1.NetworkPolicy(f"{name}-netpol-{m['metadata']['name']}", metadata=m["metadata"],
                                         spec=typed(m["spec"]), opts=opts)

@@ -20,10 +20,10 @@ on_cluster = pulumi.ResourceOptions(providers={"kubernetes": kubernetes_provider
 observability = Observability("observability", ObservabilityArgs(
     config=cfg.observability, tracing_enabled=cfg.istio.tracing.enabled, chart_mirror=mirror,
     topology=cfg.topology, objectives=objectives(cfg), scrapers=scrape,
-    ingress=cfg.ingress if cfg.ingress.enabled else None), opts=on_cluster)
+    ingress=cfg.ingress if cfg.ingress.enabled else None, kubernetes_version=cfg.kubernetes.version), opts=on_cluster)
 control_plane = IstioControlPlane("istio", IstioControlPlaneArgs(
     istio=cfg.istio, chart_mirror=mirror, tracing=observability.tracing_target, scrapers=scrape,
-    observability_namespace=cfg.observability.namespace), opts=on_cluster)
+    observability_namespace=cfg.observability.namespace, kubernetes_version=cfg.kubernetes.version), opts=on_cluster)
 gateway = None
 if cfg.ingress.enabled:
     routes = tuple(ing.Route(name, host, ep.host, ep.port) for name, (host, ep) in observability.exposed.items())

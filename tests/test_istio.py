@@ -6,7 +6,7 @@ import pytest
 from components.builders import istio_values as iv
 from components.config.loading import parse_stack_config
 from components.resources.observability import jaeger
-from tools.engine import evaluate
+from tools.engine import evaluate, stack_config
 
 ISTIOD = "kubernetes:helm.sh/v4:Chart"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
@@ -36,8 +36,10 @@ def test_istiod_values(prod):
     assert values["resources"] == {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "2Gi"}}
     assert values["global"] == {"istioNamespace": "istio-system",
                                 "proxy": {"resources": {"requests": {"cpu": "100m", "memory": "128Mi"},
-                                                        "limits": {"cpu": "1", "memory": "512Mi"}}}}
+                                                        "limits": {"cpu": "1", "memory": "512Mi"}},
+                                          "seccompProfile": {"type": "RuntimeDefault"}}}
     assert values["base"] == {"validationFailurePolicy": "Fail"}
+    assert values["pilot"] == {"cni": {"enabled": True}}  # istio-cni: no istio-init with NET_ADMIN/NET_RAW
     mesh = values["meshConfig"]
     assert mesh["accessLogEncoding"] == "JSON"
     assert mesh["outboundTrafficPolicy"] == {"mode": "REGISTRY_ONLY"}
@@ -249,3 +251,27 @@ def test_workloads_get_a_data_plane_value_per_revision():
     assert istiods <= set(item.dependencies)  # pods never start before an injector is up
     gateway = ev.charts()["istio-ingress"].inputs["values"]
     assert gateway["revision"] == "" and gateway["podAnnotations"][iv.RESTART_HASH_ANNOTATION] == ev.outputs["restartHash"]
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_every_namespace_carries_pod_security_labels_and_only_cni_is_privileged(stack):
+    ev = evaluate(stack)
+    version = f"v{stack_config(stack)['kubernetes']['version']}"
+    levels = {}
+    for ns in ev.of_type("kubernetes:core/v1:Namespace"):
+        labels = ns.inputs["metadata"]["labels"]
+        modes = {m: labels.get(f"pod-security.kubernetes.io/{m}") for m in ("enforce", "audit", "warn")}
+        assert len(set(modes.values())) == 1, (ns.name, modes)  # audit and warn at the enforced level
+        assert all(labels.get(f"pod-security.kubernetes.io/{m}-version") == version for m in modes), ns.name
+        levels[ns.inputs["metadata"]["name"]] = modes["enforce"]
+    assert {n for n, level in levels.items() if level != "restricted"} == {"istio-cni"}
+    assert levels["istio-cni"] == "privileged"
+
+
+def test_injected_workloads_wait_for_the_cni_agent(dev):
+    cni = dev.charts()["istio-cni"]
+    assert (cni.inputs["chart"], cni.inputs["namespace"]) == ("cni", "istio-cni")
+    assert cni.inputs["values"]["repair"]["repairPods"] is True  # a pod that raced the agent is repaired
+    for ns in dev.of_type("kubernetes:core/v1:Namespace"):
+        if ns.inputs["metadata"]["labels"].get("istio-injection") == "enabled":
+            assert cni.urn in ns.dependencies, ns.name

@@ -6,7 +6,7 @@ import pytest
 
 from components.vocab import istio as vocab
 from components.vocab import topology as topo
-from tools.engine import ROOT, STACKS, evaluate
+from tools.engine import ROOT, STACKS, evaluate, stack_config
 
 AUTHZ = "kubernetes:security.istio.io/v1:AuthorizationPolicy"
 MERCARI_EDGES = {("gateway", "authority"), ("gateway", "catalog"), ("authority", "customer"),
@@ -147,7 +147,9 @@ def test_ingress_gateway_lives_in_its_own_injected_namespace(ev):
     chart = ev.charts()["istio-ingress"]
     assert chart.inputs["namespace"] == "istio-ingress"
     ns = next(r for r in ev.of_type("kubernetes:core/v1:Namespace") if r.inputs["metadata"]["name"] == "istio-ingress")
-    assert ns.inputs["metadata"]["labels"] == {"istio-injection": "enabled"}
+    labels = ns.inputs["metadata"]["labels"]
+    assert labels["istio-injection"] == "enabled" and labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert labels["pod-security.kubernetes.io/enforce-version"] == f"v{stack_config(ev.stack)['kubernetes']['version']}"
 
 
 def test_dev_exposes_nodeport_30000_and_prod_a_load_balancer_with_tls():

@@ -32,8 +32,8 @@ def _admits(spec, port, source):
 
 def test_every_namespace_the_program_creates_denies_ingress_by_default(ev):
     namespaces = {n.inputs["metadata"]["name"] for n in ev.of_type("kubernetes:core/v1:Namespace")}
-    assert namespaces == {"istio-system", "istio-ingress", "observability", "gateway", "authority", "catalog",
-                          "customer", "item", "db"}
+    assert namespaces == {"istio-system", "istio-cni", "istio-ingress", "observability", "gateway", "authority",
+                          "catalog", "customer", "item", "db"}
     for ns in namespaces:
         deny = _policies(ev, ns)["default-deny-ingress"]
         assert deny == {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": []}, ns

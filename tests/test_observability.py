@@ -148,7 +148,8 @@ def test_addons_can_be_disabled():
 
 def test_addons_run_in_a_namespace_without_injection(dev):
     ns = [r for r in dev.of_type("kubernetes:core/v1:Namespace") if r.inputs["metadata"]["name"] == "observability"]
-    assert ns[0].inputs["metadata"]["labels"] == {"istio-injection": "disabled"}
+    labels = ns[0].inputs["metadata"]["labels"]
+    assert labels["istio-injection"] == "disabled" and labels["pod-security.kubernetes.io/enforce"] == "restricted"
     for release in ("prometheus", "jaeger", "grafana", "kiali"):
         assert dev.charts()[release].inputs["namespace"] == "observability"
 

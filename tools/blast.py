@@ -28,7 +28,7 @@ CHANGES: dict[str, tuple[str, dict[str, Any], frozenset[str], frozenset[str]]] =
     "proxy resources": ("dev", {"istio": {"proxy": {"resources": _PROXY}}},
                         frozenset({"istio-istiod", "ingress-chart", *INJECTED}), INJECTED),
     "Istio version 1.31.1 -> 1.31.2": ("dev", {"istio": {"version": "1.31.2", "allowUnknownVersion": True}},
-                                       frozenset({"istio-base", "istio-istiod", "ingress-chart", *INJECTED}), INJECTED),
+                                       frozenset({"istio-base", "istio-istiod", "istio-cni", "ingress-chart", *INJECTED}), INJECTED),
     "Kiali auth anonymous -> token": ("dev", {"observability": {"kiali": {"auth": {"strategy": "token"}}}},
                                       frozenset({"observability-kiali-chart"}), frozenset()),
     "Prometheus retention 2d -> 7d": ("dev", {"observability": {"prometheus": {"retention": "7d"}}},

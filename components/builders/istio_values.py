@@ -91,6 +91,22 @@ def base_values(default_revision: str) -> dict[str, Any]:
     }
 
 
+# What injection adds to every pod, beyond the proxy's resources and config. With istio-cni the node
+# agent sets up traffic redirection, so no `istio-init` (NET_ADMIN, NET_RAW, root) is injected; only
+# an unprivileged `istio-validation` init container. The proxies get RuntimeDefault seccomp.
+# Ref: https://github.com/istio/istio/blob/1.31.0/manifests/charts/istio-control/istio-discovery/files/injection-template.yaml
+# (pilot.cni.enabled, global.proxy.seccompProfile)
+INJECTION: dict[str, Any] = {"pilot": {"cni": {"enabled": True}}, "proxy": {"seccompProfile": SECCOMP}}
+
+
+def cni_values() -> dict[str, Any]:
+    """Values of the `cni` chart (the node agent, a DaemonSet in its own privileged namespace).
+    A pod that started before the agent was ready is repaired in place (`repair.repairPods`, the
+    chart's default, pinned here); the program also makes every injected workload wait for the agent."""
+    # Ref: https://github.com/istio/istio/blob/1.31.0/manifests/charts/istio-cni/values.yaml (repair)
+    return {"repair": {"enabled": True, "repairPods": True, "deletePods": False, "labelPods": False}}
+
+
 def istiod_values(istio: IstioConfig, revision: str, tracing: Optional[TracingTarget]) -> dict[str, Any]:
     """Values of one `istiod` chart release (main or canary)."""
     return {
@@ -100,8 +116,9 @@ def istiod_values(istio: IstioConfig, revision: str, tracing: Optional[TracingTa
         "resources": istio.pilot.resources.manifest(),
         "global": {
             "istioNamespace": ROOT_NAMESPACE,
-            "proxy": {"resources": istio.proxy.resources.manifest()},
+            "proxy": {"resources": istio.proxy.resources.manifest(), **INJECTION["proxy"]},
         },
+        **{k: v for k, v in INJECTION.items() if k != "proxy"},
         "meshConfig": mesh_config(istio, tracing),
         "base": {"validationFailurePolicy": "Fail"},
         # Ref: https://github.com/istio/istio/blob/1.30.3/manifests/charts/istio-control/istio-discovery/templates/deployment.yaml
@@ -112,8 +129,8 @@ def istiod_values(istio: IstioConfig, revision: str, tracing: Optional[TracingTa
 def restart_hash(version: str, revision: str, proxy: ProxyConfig) -> str:
     """Hash of everything a running sidecar bakes in at injection: change it, restart the pod.
 
-    In: Istio version (proxy image), revision (which istiod injects), proxy resources and
-    meshConfig.defaultConfig. Out on purpose: Telemetry sampling, access logging,
+    In: Istio version (proxy image), revision (which istiod injects), proxy resources,
+    meshConfig.defaultConfig and what injection adds (CNI mode, seccomp). Out on purpose: Telemetry sampling, access logging,
     PeerAuthentication, extension providers and addon settings, which istiod pushes live.
     """
     material = {
@@ -121,6 +138,7 @@ def restart_hash(version: str, revision: str, proxy: ProxyConfig) -> str:
         "revision": revision,
         "proxyResources": proxy.resources.manifest(),
         "defaultConfig": proxy_default_config(proxy),
+        "injection": INJECTION,
     }
     return content_hash(material)
 

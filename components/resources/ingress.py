@@ -199,7 +199,7 @@ class IngressGateway(pulumi.ComponentResource):
         self.namespace = cfg.namespace
         ns = k8s.core.v1.Namespace(
             f"{name}-namespace",
-            metadata={"name": cfg.namespace, "labels": mesh.labels},
+            metadata={"name": cfg.namespace, "labels": mesh.namespace_labels},
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(mesh.ready)),
         )
         chart = install(

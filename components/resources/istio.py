@@ -12,9 +12,10 @@ from pulumi_kubernetes.helm.v4 import Chart
 from components.builders import istio_values as iv
 from components.builders import network_policies as np
 from components.builders.manifests import custom_resource, network_policies
+from components.builders.security import pod_security_labels
 from components.config.models import IstioConfig
 from components.resources.charts import ISTIO_REPO, ChartSource, Mirror, install
-from components.vocab.istio import ROOT_NAMESPACE
+from components.vocab.istio import CNI_NAMESPACE, ROOT_NAMESPACE
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,6 +30,8 @@ class IstioControlPlaneArgs:
     """Namespaces (or CIDRs) allowed to scrape istiod."""
     observability_namespace: str = "observability"
     """Where Kiali runs (it reads istiod's status)."""
+    kubernetes_version: str = "1.36"
+    """`mesh:kubernetes.version`: the Pod Security Admission labels pin the standard to it."""
 
 
 @dataclass(frozen=True)
@@ -39,10 +42,13 @@ class DataPlane:
     """The istiod revision that injects the sidecar ('' = default)."""
     labels: dict[str, str]
     """Namespace labels that select that revision's injector."""
+    namespace_labels: dict[str, str]
+    """Every label a mesh namespace carries: the injector's and Pod Security Admission's (restricted)."""
     restart_hash: str
     """Pod-template annotation value: changes exactly when the injected proxies must restart."""
     ready: tuple[pulumi.Resource, ...]
-    """istiod releases: wait for these so no pod starts without its sidecar."""
+    """istiod releases and the CNI node agent: wait for these so no pod starts without its sidecar
+    or without traffic redirection."""
     crds: tuple[pulumi.Resource, ...]
     """The CRD chart: Istio custom resources wait for it."""
 
@@ -58,11 +64,13 @@ class IstioControlPlane(pulumi.ComponentResource):
     def __init__(self, name: str, args: IstioControlPlaneArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("mesh:istio:ControlPlane", name, None, opts)
         istio = args.istio
+        restricted = pod_security_labels("restricted", args.kubernetes_version)
         ns = k8s.core.v1.Namespace(
-            f"{name}-namespace", metadata={"name": ROOT_NAMESPACE, "labels": {"name": ROOT_NAMESPACE}},
+            f"{name}-namespace", metadata={"name": ROOT_NAMESPACE, "labels": {"name": ROOT_NAMESPACE, **restricted}},
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.namespace = ns.metadata.name
+        cni = self._cni(name, args)
         base = install(
             f"{name}-base",
             ChartSource("base", iv.crd_version(istio), ISTIO_REPO),
@@ -80,8 +88,9 @@ class IstioControlPlane(pulumi.ComponentResource):
         self._main = istio.revision
         self._planes = {
             rev: DataPlane(revision=rev, labels=iv.injection_labels(rev),
+                           namespace_labels={**iv.injection_labels(rev), **restricted},
                            restart_hash=iv.restart_hash(version, rev, istio.proxy),
-                           ready=tuple(istiods), crds=(base,))
+                           ready=(*istiods, cni), crds=(base,))
             for rev, version in versions.items()
         }
 
@@ -101,6 +110,24 @@ class IstioControlPlane(pulumi.ComponentResource):
                 "revisions": {rev or "default": {"name": rev, "version": versions[rev], "labels": p.labels,
                                                  "restart_hash": p.restart_hash} for rev, p in self._planes.items()},
             }
+        )
+
+    def _cni(self, name: str, args: IstioControlPlaneArgs) -> Chart:
+        """istio-cni's node agent in its own namespace, the only one that admits privileged pods: it
+        writes the CNI configuration on each node and sets up every injected pod's redirection."""
+        # Ref: https://istio.io/latest/docs/setup/additional-setup/cni/ (the agent is privileged, hostNetwork)
+        ns = k8s.core.v1.Namespace(
+            f"{name}-cni-namespace",
+            metadata={"name": CNI_NAMESPACE,
+                      "labels": pod_security_labels("privileged", args.kubernetes_version)},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        network_policies(f"{name}-cni", [np.default_deny(CNI_NAMESPACE)],
+                         pulumi.ResourceOptions(parent=self, depends_on=[ns]))
+        return install(
+            f"{name}-cni", ChartSource("cni", iv.crd_version(args.istio), ISTIO_REPO), args.chart_mirror,
+            release="istio-cni", namespace=ns.metadata.name, values=iv.cni_values(),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[ns]),
         )
 
     def _istiod(

@@ -39,7 +39,7 @@ class Microservice(pulumi.ComponentResource):
         # The namespace (and so every pod in it) waits for istiod: no pod ever starts without its sidecar.
         ns = k8s.core.v1.Namespace(
             f"{name}-namespace",
-            metadata={"name": svc.name, "labels": {**mesh.labels, "app.kubernetes.io/part-of": "mesh"}},
+            metadata={"name": svc.name, "labels": {**mesh.namespace_labels, "app.kubernetes.io/part-of": "mesh"}},
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(mesh.ready)),
         )
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns])

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 ROOT_NAMESPACE = "istio-system"
 """The control plane's namespace, Istio's root namespace (mesh-wide policy lives here)."""
+CNI_NAMESPACE = "istio-cni"
+"""istio-cni's node agent: the one namespace whose pods are privileged (they configure pod networking)."""
 TRUST_DOMAIN = "cluster.local"
 
 

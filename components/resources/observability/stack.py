@@ -13,6 +13,7 @@ from components.builders.dashboards import all_dashboards
 from components.builders.endpoints import Endpoint
 from components.builders.istio_values import TracingTarget
 from components.builders.manifests import network_policies
+from components.builders.security import pod_security_labels
 from components.builders.slo import rule_files
 from components.config.models import IngressConfig, ObservabilityConfig
 from components.plan import Objective
@@ -40,6 +41,8 @@ class ObservabilityArgs:
     ingress: Optional[IngressConfig] = None
     """`mesh:ingress` when enabled: dashboards with a host are linked through it."""
     chart_mirror: Optional[Mirror] = None
+    kubernetes_version: str = "1.36"
+    """`mesh:kubernetes.version`: the Pod Security Admission labels pin the standard to it."""
 
 
 class Observability(pulumi.ComponentResource):
@@ -62,7 +65,8 @@ class Observability(pulumi.ComponentResource):
         ns_name = cfg.namespace
         ns = k8s.core.v1.Namespace(
             f"{name}-namespace",
-            metadata={"name": ns_name, "labels": {"istio-injection": "disabled"}},
+            metadata={"name": ns_name, "labels": {"istio-injection": "disabled",
+                                                  **pod_security_labels("restricted", args.kubernetes_version)}},
             opts=pulumi.ResourceOptions(parent=self),
         )
         child = pulumi.ResourceOptions(parent=self, depends_on=[ns])

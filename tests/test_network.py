@@ -43,20 +43,24 @@ def test_the_control_plane_admits_webhooks_xds_and_scraping(ev):
     istiod = _policies(ev, "istio-system")["istiod"]
     assert istiod["podSelector"] == {"matchLabels": np.ISTIOD}
     assert _admits(istiod, 15017, None)  # the API server's webhook calls
-    assert _admits(istiod, 15012, np.peer("*"))  # every injected proxy: xDS and CA
-    assert _admits(istiod, 15014, np.peer("observability"))  # Prometheus
+    # xDS and CA: the mesh's proxies only, in namespaces injected by the default or a named revision
+    assert all(_admits(istiod, 15012, mesh) for mesh in np.MESH_NAMESPACES)
+    assert not _admits(istiod, 15012, np.peer("*"))
+    assert _admits(istiod, 15014, np.pods(np.PROMETHEUS, "observability"))  # Prometheus, not every pod of its namespace
+    assert not _admits(istiod, 15014, np.peer("observability"))
     assert _admits(istiod, 8080, np.pods(np.KIALI, "observability"))  # Kiali's debug view
 
 
 def test_the_gateway_admits_the_public_and_prometheus(ev):
     gateway = _policies(ev, "istio-ingress")["gateway"]
     assert all(_admits(gateway, p, None) for p in (80, 443, 15021))
-    assert all(_admits(gateway, p, np.peer("observability")) for p in np.PROXY_METRICS)
+    assert all(_admits(gateway, p, np.pods(np.PROMETHEUS, "observability")) for p in np.PROXY_METRICS)
 
 
 def test_the_addons_admit_spans_queries_and_scrapes(ev):
     obs = _policies(ev, "observability")
-    assert _admits(obs["jaeger"], 4317, np.peer("*"))  # spans from every sidecar
+    assert all(_admits(obs["jaeger"], 4317, mesh) for mesh in np.MESH_NAMESPACES)  # spans from the sidecars
+    assert not _admits(obs["jaeger"], 4317, np.peer("*"))
     assert _admits(obs["jaeger"], 16685, np.pods(np.KIALI))
     assert _admits(obs["jaeger"], 8888, np.pods(np.PROMETHEUS))
     assert _admits(obs["prometheus"], 9090, np.pods(np.KIALI)) and _admits(obs["prometheus"], 9090, np.pods(np.GRAFANA))
@@ -77,7 +81,8 @@ def test_dashboards_are_reachable_only_through_the_ingress_when_exposed():
 def test_every_application_namespace_admits_prometheus_to_the_proxy_metrics(ev):
     for ns in ("gateway", "authority", "catalog", "customer", "item", "db"):
         app = _policies(ev, ns)[ns]  # the service's own policy is named after it
-        assert all(_admits(app, p, np.peer("observability")) for p in np.PROXY_METRICS), ns
+        assert all(_admits(app, p, np.pods(np.PROMETHEUS, "observability")) for p in np.PROXY_METRICS), ns
+        assert not any(_admits(app, p, np.peer("observability")) for p in np.PROXY_METRICS), ns
 
 
 def test_an_outside_prometheus_can_be_admitted_by_config():

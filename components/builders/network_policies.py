@@ -33,6 +33,21 @@ def peer(source: str) -> dict[str, Any]:
     return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": source}}}
 
 
+# Namespaces in the mesh: labelled for injection by the default revision or by a named one.
+# Ref: https://istio.io/latest/docs/setup/additional-setup/sidecar-injection/#controlling-the-injection-policy
+MESH_NAMESPACES = (
+    {"namespaceSelector": {"matchLabels": {"istio-injection": "enabled"}}},
+    {"namespaceSelector": {"matchExpressions": [{"key": "istio.io/rev", "operator": "Exists"}]}},
+)
+
+
+def scraping(scrapers: Sequence[str]) -> list[dict[str, Any]]:
+    """Who may scrape a metrics port: the stack's own Prometheus pods (in the first scraper, its
+    namespace), then each configured outside source (a namespace or CIDR)."""
+    own, *others = scrapers
+    return [pods(PROMETHEUS, own), *(peer(s) for s in others)]
+
+
 def pods(labels: dict[str, str], namespace: str | None = None) -> dict[str, Any]:
     """Pods with `labels` (in `namespace`, else in the policy's own namespace)."""
     selector: dict[str, Any] = {"podSelector": {"matchLabels": dict(labels)}}
@@ -70,14 +85,17 @@ def control_plane(namespace: str, scrapers: Sequence[str], observability: str) -
     return [
         default_deny(namespace),
         policy("istiod", namespace, ISTIOD, [
-            # The API server calls the validating and injecting webhooks; its address is not a pod's.
+            # The API server calls the validating and injecting webhooks. Its address is not a pod's and
+            # differs per platform (a node's address on kubeadm and kind, the managed control plane's
+            # range on GKE, EKS and AKS), so the port admits any source; the webhooks serve only TLS
+            # with istiod's own CA.
             rule([15017]),
-            # Every injected proxy (any namespace) fetches config (xDS) and its certificate (CA).
-            rule([15012], [peer(ANYWHERE)]),
+            # Every injected proxy (a mesh namespace) fetches config (xDS) and its certificate (CA).
+            rule([15012], list(MESH_NAMESPACES)),
             # Prometheus scrapes istiod; Kiali reads its status (15014) and debug endpoints (8080).
-            rule([15014], [peer(s) for s in scrapers]),
+            rule([15014], scraping(scrapers)),
             rule([15014, 8080], [pods(KIALI, observability)]),
-        ], "webhooks from the API server, xDS and CA from every proxy, metrics and Kiali"),
+        ], "webhooks from the API server, xDS and CA from the mesh's proxies, metrics and Kiali"),
     ]
 
 
@@ -87,7 +105,7 @@ def ingress_gateway(namespace: str, scrapers: Sequence[str]) -> list[dict[str, A
         default_deny(namespace),
         policy("gateway", namespace, GATEWAY, [
             rule([80, 443, 15021]),  # public traffic and the load balancer's health checks
-            rule(PROXY_METRICS, [peer(s) for s in scrapers]),
+            rule(PROXY_METRICS, scraping(scrapers)),
         ], "public traffic to the gateway, its metrics to Prometheus"),
     ]
 
@@ -100,7 +118,7 @@ def observability(namespace: str, scrapers: Sequence[str], ingress: str | None,
     return [
         default_deny(namespace),
         policy("jaeger", namespace, JAEGER, [
-            rule([4317, 4318], [peer(ANYWHERE)]),  # OTLP spans from every sidecar
+            rule([4317, 4318], list(MESH_NAMESPACES)),  # OTLP spans from the sidecars (mesh namespaces)
             rule([16685, 16686], [pods(KIALI)]),  # Kiali queries traces
             rule([8888], [pods(PROMETHEUS)]),  # the collector's own metrics
         ], "spans from sidecars, queries from Kiali, metrics to Prometheus"),

@@ -8,7 +8,7 @@ from typing import Any
 import pulumi
 
 from components.builders.istio_values import RESTART_HASH_ANNOTATION
-from components.builders.network_policies import PROXY_METRICS, peer, rule
+from components.builders.network_policies import PROXY_METRICS, peer, rule, scraping
 from components.builders.security import restricted_container, restricted_pod
 from components.config.models import AutoscalingConfig
 from components.plan import Caller, Workload
@@ -122,7 +122,7 @@ def by_ports(service: topo.Service, callers: Sequence[Caller]) -> list[tuple[tup
 def network_policy_spec(service: topo.Service, callers: Sequence[Caller], scrapers: Sequence[str]) -> dict[str, Any]:
     """Layer-4 twin of the AuthorizationPolicy: only callers' namespaces reach their ports."""
     rules = [rule(ports, [peer(c.namespace) for c in group]) for ports, group in by_ports(service, callers)]
-    rules.append(rule(PROXY_METRICS, [peer(s) for s in scrapers]))  # Prometheus scrapes the proxies
+    rules.append(rule(PROXY_METRICS, scraping(scrapers)))  # Prometheus scrapes the proxies
     return {"podSelector": {"matchLabels": {"app": service.name}}, "policyTypes": ["Ingress"], "ingress": rules}
 
 

@@ -22,6 +22,35 @@ EXACT_VERSION = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+", re.ASCII)
 """MAJOR.MINOR.PATCH in ASCII digits; use with fullmatch (the whole value)."""
 
 
+NAMESPACE = "kubernetes:core/v1:Namespace"
+ISTIO_KINDS = {"security.istio.io": ("AuthorizationPolicy", "PeerAuthentication", "RequestAuthentication"),
+               "networking.istio.io": ("DestinationRule", "EnvoyFilter", "Gateway", "ServiceEntry", "Sidecar",
+                                       "VirtualService", "WorkloadEntry", "WorkloadGroup", "ProxyConfig"),
+               "telemetry.istio.io": ("Telemetry",), "extensions.istio.io": ("WasmPlugin",)}
+"""Istio's kinds and groups; each is served in v1 (and older v1beta1/v1alpha3 spellings)."""
+# Kinds once served in another group (Kubernetes' `extensions` group, long removed but still a
+# spelling a program can send).
+GROUP_ALIASES = {("extensions", k): "apps" for k in ("Deployment", "DaemonSet", "ReplicaSet")} | {
+    ("extensions", "NetworkPolicy"): "networking.k8s.io", ("policy", "PodSecurityPolicy"): "policy"}
+CANONICAL_VERSION = {"core": "v1", "apps": "v1", "batch": "v1", "networking.k8s.io": "v1",
+                     "rbac.authorization.k8s.io": "v1", "admissionregistration.k8s.io": "v1",
+                     **{g: "v1" for g in ISTIO_KINDS}}
+
+
+def canonical(type_: str) -> str:
+    """The pack's one spelling of a type token: any served version of a (group, kind) the pack knows
+    is judged as that kind, so `kubernetes:security.istio.io/v1beta1:AuthorizationPolicy` and
+    `kubernetes:extensions/v1beta1:Deployment` meet the same rules as their v1 forms."""
+    head, _, kind = type_.rpartition(":")
+    provider, _, group_version = head.partition(":")
+    if provider != "kubernetes" or "/" not in group_version:
+        return type_
+    group = group_version.rsplit("/", 1)[0]
+    group = GROUP_ALIASES.get((group, kind), group)
+    version = CANONICAL_VERSION.get(group)
+    return f"kubernetes:{group}/{version}:{kind}" if version else type_
+
+
 def name_of(props: Props) -> str:
     return str((props.get("metadata") or {}).get("name", "?"))
 

@@ -28,6 +28,7 @@ from kinds import (
     TELEMETRY,
     Config,
     Props,
+    canonical,
     environment,
     mesh_wide_peer_authentication,
     name_of,
@@ -182,6 +183,10 @@ RESOURCE_RULES: dict[str, tuple[Rule, str, dict]] = {
     "grafana-not-anonymous": (sec.grafana_not_anonymous, "Grafana is not anonymous outside dev.", _ENV),
     "kiali-cr-not-anonymous": (sec.kiali_cr_not_anonymous, "A Kiali CR is not anonymous outside dev.", _ENV),
     "strict-values": (sec.strict_values, "Exact chart versions; sampling is a number from 0 to 100.", {}),
+    "namespace-pod-security": (sec.namespace_pod_security,
+                               "Every namespace enforces, audits and warns a pinned Pod Security level; mesh "
+                               "namespaces enforce restricted; privileged only where the config allows it.",
+                               {"privilegedNamespaces": {"type": "array", "items": {"type": "string"}}}),
 }
 StackRule = Callable[[list[tuple[str, Props]], Config], list[str]]
 STACK_RULES: dict[str, tuple[StackRule, str, dict]] = {
@@ -190,12 +195,13 @@ STACK_RULES: dict[str, tuple[StackRule, str, dict]] = {
                              {}),
     "one-mesh-wide-peer-authentication": (sec.one_mesh_wide_peer_authentication,
                                           "At most one mesh-wide PeerAuthentication.", {}),
+    "mesh-cni-mode": (sec.mesh_cni_mode, "istiod injects in CNI mode, and the stack installs the CNI agent.", {}),
 }
 
 
 def _resource_policy(name: str, rule: Rule, description: str, schema: dict) -> ResourceValidationPolicy:
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-        for message in rule(args.resource_type, args.props, args.get_config()):
+        for message in rule(canonical(args.resource_type), args.props, args.get_config()):
             report_violation(message, None)
 
     return ResourceValidationPolicy(
@@ -207,7 +213,7 @@ def _resource_policy(name: str, rule: Rule, description: str, schema: dict) -> R
 
 def _stack_policy(name: str, rule: StackRule, description: str, schema: dict) -> StackValidationPolicy:
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-        declared = [(r.resource_type, r.props) for r in args.resources]
+        declared = [(canonical(r.resource_type), r.props) for r in args.resources]
         for message in rule(declared, args.get_config()):
             report_violation(message, None)
 
@@ -226,6 +232,7 @@ def violations(resources: list[tuple[str, Props]], config: Mapping[str, Config],
                stack_rules: bool = True) -> list[tuple[str, str]]:
     """(rule name, message) for what the pack reports on `resources` (type, props), each rule with its
     own config; the pure core of `policies()`, for tools that judge resources outside a preview."""
+    resources = [(canonical(t), p) for t, p in resources]
     found = [(name, m) for name, (rule, _, _) in RESOURCE_RULES.items() for type_, props in resources
              for m in rule(type_, props, config.get(name, {}))]
     if stack_rules:

@@ -15,6 +15,7 @@ from kinds import (
     CONTROLLERS,
     CRON_JOB,
     EXACT_VERSION,
+    NAMESPACE,
     PEER_AUTHENTICATION,
     TELEMETRY,
     Config,
@@ -252,4 +253,70 @@ def strict_values(type_: str, props: Props, config: Config) -> list[str]:
             if pct is not None and (isinstance(pct, bool) or not isinstance(pct, (int, float)) or not 0 <= pct <= 100):
                 out.append(f"Telemetry '{name_of(props)}' samples {pct!r}: not a number from 0 to 100. "
                            "Fix: mesh:istio.tracing.sampling.")
+    return out
+
+
+PSA = "pod-security.kubernetes.io/"
+PSA_LEVELS = ("privileged", "baseline", "restricted")
+# Ref: https://kubernetes.io/docs/concepts/security/pod-security-admission/#pod-security-admission-labels-for-namespaces
+
+
+def _injected(labels: Mapping[str, Any]) -> bool:
+    return labels.get("istio-injection") == "enabled" or "istio.io/rev" in labels
+
+
+def namespace_pod_security(type_: str, props: Props, config: Config) -> list[str]:
+    """A namespace without Pod Security Admission labels enforces whatever the cluster defaults to
+    (often nothing). Each namespace enforces, audits and warns one level, pinned to a version; a mesh
+    namespace enforces restricted; privileged only in `privilegedNamespaces` (default: istio-cni)."""
+    if type_ != NAMESPACE:
+        return []
+    labels = (props.get("metadata") or {}).get("labels") or {}
+    name = name_of(props)
+    levels = {mode: labels.get(f"{PSA}{mode}") for mode in ("enforce", "audit", "warn")}
+    out = []
+    if any(v not in PSA_LEVELS for v in levels.values()) or len(set(levels.values())) != 1:
+        out.append(f"Namespace '{name}' has Pod Security labels {levels}: enforce, audit and warn must name one "
+                   f"level of {', '.join(PSA_LEVELS)}. Fix: label it with {PSA}{{enforce,audit,warn}}.")
+    unpinned = [m for m in levels if not str(labels.get(f"{PSA}{m}-version", "")).startswith("v1.")]
+    if unpinned:
+        out.append(f"Namespace '{name}' does not pin the Pod Security version for {', '.join(unpinned)}: the standard "
+                   "changes with the cluster. Fix: set pod-security.kubernetes.io/<mode>-version: v1.<minor>.")
+    enforced = levels["enforce"]
+    if _injected(labels) and enforced != "restricted":
+        out.append(f"Mesh namespace '{name}' enforces '{enforced}', not restricted: with istio-cni nothing in an "
+                   "injected pod needs more. Fix: pod-security.kubernetes.io/enforce: restricted.")
+    if enforced == "privileged" and name not in config.get("privilegedNamespaces", ["istio-cni"]):
+        out.append(f"Namespace '{name}' admits privileged pods; only the CNI node agent needs that. Fix: baseline or "
+                   "restricted, or list the namespace in privilegedNamespaces with the reason.")
+    return out
+
+
+def helm_truthy(value: Any) -> bool:
+    """A value as a Helm template's `if` reads it (Go's text/template: false, 0, nil and empty are false;
+    any other string, "false" included, is true)."""
+    # Ref: https://pkg.go.dev/text/template#hdr-Actions (the empty values)
+    return value not in (None, False, 0, "") and value != {} and value != []
+
+
+def _values(props: Props) -> Mapping[str, Any]:
+    values = props.get("values") or {}
+    return values if isinstance(values, Mapping) else {}
+
+
+def mesh_cni_mode(resources: list[tuple[str, Props]], config: Config) -> list[str]:
+    """Without CNI mode every injected pod gets `istio-init` with NET_ADMIN and NET_RAW as root, below
+    even the baseline standard: each istiod chart sets pilot.cni.enabled, and a cni chart is installed."""
+    charts = [(_chart(p), _values(p), str(p.get("name") or name_of(p))) for t, p in resources if t in CHARTS]
+    istiods = [(values, name) for chart, values, name in charts if chart == "istiod"]
+    out = []
+    for values, name in istiods:
+        pilot = values.get("pilot") if isinstance(values.get("pilot"), Mapping) else {}
+        cni = (pilot or {}).get("cni") if isinstance((pilot or {}).get("cni"), Mapping) else {}
+        if not helm_truthy((cni or {}).get("enabled")):
+            out.append(f"istiod release '{name}' injects without CNI (pilot.cni.enabled is not true): every pod gets "
+                       "istio-init with NET_ADMIN and NET_RAW as root. Fix: install istio-cni and enable CNI mode.")
+    if istiods and not any(chart == "cni" for chart, _, _ in charts):
+        out.append("istiod is installed but no istio-cni chart: pods in CNI mode would start without traffic "
+                   "redirection. Fix: install the cni chart at the same Istio version.")
     return out

@@ -193,3 +193,68 @@ def test_every_rule_is_registered_and_mandatory():
             "no-mtls-downgrade", "grafana-not-anonymous", "kiali-cr-not-anonymous", "strict-values",
             "no-injection-opt-out", "one-mesh-wide-peer-authentication", "strict-mtls"} <= names
     assert all(p.enforcement_level == EnforcementLevel.MANDATORY for p in rules.policies())
+
+
+# ------------------------------------------------------------------ namespaces, CNI, any API version
+def _ns(name, level="restricted", version="v1.36", injected=False, **extra):
+    labels = {f"pod-security.kubernetes.io/{m}": level for m in ("enforce", "audit", "warn")}
+    labels |= {f"pod-security.kubernetes.io/{m}-version": version for m in ("enforce", "audit", "warn")}
+    labels |= {"istio-injection": "enabled"} if injected else {}
+    return {"metadata": {"name": name, "labels": {**labels, **extra}}}
+
+
+NS = "kubernetes:core/v1:Namespace"
+
+
+@pytest.mark.parametrize("props, found", [
+    (_ns("catalog", injected=True), None),
+    (_ns("istio-cni", "privileged"), None),
+    (_ns("observability", "baseline"), None),
+    ({"metadata": {"name": "catalog", "labels": {"istio-injection": "enabled"}}}, "must name one level"),
+    (_ns("catalog", "baseline", injected=True), "enforces 'baseline', not restricted"),
+    (_ns("apps", "privileged"), "admits privileged pods"),
+    (_ns("catalog", version="latest"), "does not pin"),
+    (_ns("catalog", **{"pod-security.kubernetes.io/warn": "privileged"}), "must name one level"),
+    (_ns("rev", "baseline", **{"istio.io/rev": "1-31"}), "not restricted"),
+])
+def test_namespace_pod_security(props, found):
+    messages = sec.namespace_pod_security(NS, props, {})
+    assert (messages == []) if found is None else any(found in m for m in messages), messages
+
+
+def test_a_privileged_namespace_the_config_names_passes():
+    assert sec.namespace_pod_security(NS, _ns("gpu-drivers", "privileged"), {"privilegedNamespaces": ["gpu-drivers"]}) == []
+
+
+def _istiod(cni):
+    return ("kubernetes:helm.sh/v4:Chart", {"chart": "istiod", "name": "istiod",
+                                           "values": {"pilot": {"cni": {"enabled": cni}}}})
+
+
+@pytest.mark.parametrize("resources, found", [
+    ([_istiod(True), ("kubernetes:helm.sh/v4:Chart", {"chart": "cni", "name": "istio-cni"})], None),
+    ([_istiod(False), ("kubernetes:helm.sh/v4:Chart", {"chart": "cni"})], "injects without CNI"),
+    # Helm's `if` reads values as Go templates do: "false" is a non-empty string, so true; "" and 0 are false.
+    ([_istiod("false"), ("kubernetes:helm.sh/v3:Release", {"chart": "cni"})], None),
+    ([_istiod(""), ("kubernetes:helm.sh/v3:Release", {"chart": "cni"})], "injects without CNI"),
+    ([_istiod(0), ("kubernetes:helm.sh/v3:Release", {"chart": "cni"})], "injects without CNI"),
+    ([_istiod(True)], "no istio-cni chart"),
+    ([("kubernetes:helm.sh/v3:Release", {"chart": "oci://mirror/istiod", "values": {}}), ], "injects without CNI"),
+    ([], None),
+])
+def test_mesh_cni_mode(resources, found):
+    messages = sec.mesh_cni_mode(resources, {})
+    assert (messages == []) if found is None else any(found in m for m in messages), messages
+
+
+@pytest.mark.parametrize("older", ["kubernetes:security.istio.io/v1beta1:AuthorizationPolicy",
+                                   "kubernetes:security.istio.io/v1:AuthorizationPolicy"])
+def test_an_older_api_version_of_a_resource_meets_the_same_rules(older):
+    open_policy = {"metadata": {"name": "open", "namespace": "catalog"}, "spec": {"rules": [{}]}}
+    found = rules.violations([(older, open_policy)], {}, stack_rules=False)
+    assert [name for name, _ in found] == ["authorization-not-open"]
+    bad_pod = _with_pod(sec.POD, _breaking(BREAKS["privileged"]))
+    deployment = _with_pod("kubernetes:apps/v1:Deployment", _breaking(BREAKS["privileged"]))
+    for type_ in ("kubernetes:extensions/v1beta1:Deployment", "kubernetes:apps/v1beta2:Deployment"):
+        assert "pod-security-restricted" in {n for n, _ in rules.violations([(type_, deployment)], {}, stack_rules=False)}
+    assert "pod-security-restricted" in {n for n, _ in rules.violations([(sec.POD, bad_pod)], {}, stack_rules=False)}

@@ -51,6 +51,14 @@ def canonical(type_: str) -> str:
     return f"kubernetes:{group}/{version}:{kind}" if version else type_
 
 
+def declared_chart(type_: str, props: Props) -> bool:
+    """A chart whose declared inputs the pack can read. Under the real engine a Chart v4 is a
+    component the provider constructs, registered with no inputs: the analyzer sees `{}`, and the
+    chart is judged by the objects it renders (each its own resource). The offline tools (mock engine)
+    and a Helm v3 Release do pass the inputs."""
+    return type_ in CHARTS and "chart" in props
+
+
 def name_of(props: Props) -> str:
     return str((props.get("metadata") or {}).get("name", "?"))
 

@@ -21,7 +21,6 @@ from pulumi_policy import (
 
 import security as sec  # policy/security.py (the pack runs with policy/ on its path)
 from kinds import (
-    CHARTS,
     CONTROLLERS,
     CRON_JOB,
     EXACT_VERSION,
@@ -29,6 +28,7 @@ from kinds import (
     Config,
     Props,
     canonical,
+    declared_chart,
     environment,
     mesh_wide_peer_authentication,
     name_of,
@@ -104,7 +104,7 @@ def kiali_not_anonymous(type_: str, props: Props, config: Config) -> list[str]:
     """Kiali requires login outside dev."""
     env = environment(config)
     chart = str(props.get("chart", ""))
-    if type_ not in CHARTS or env == "dev" or not chart.endswith(("kiali-server", "kiali-operator")):
+    if not declared_chart(type_, props) or env == "dev" or not chart.endswith(("kiali-server", "kiali-operator")):
         return []
     values = props.get("values") or {}
     if chart.endswith("kiali-operator"):  # the operator chart can create the Kiali CR from `cr.spec`
@@ -133,7 +133,7 @@ def trace_sampling_ceiling(type_: str, props: Props, config: Config) -> list[str
 
 def helm_chart_pinned(type_: str, props: Props, config: Config) -> list[str]:
     """Every Helm chart has an exact version and comes from an allowed repository."""
-    if type_ not in CHARTS:
+    if not declared_chart(type_, props):
         return []
     allowed = [a.rstrip("/") for a in config.get("allowedRepositories", [])]
     chart, version = str(props.get("chart", "")), str(props.get("version", ""))
@@ -183,6 +183,7 @@ RESOURCE_RULES: dict[str, tuple[Rule, str, dict]] = {
     "grafana-not-anonymous": (sec.grafana_not_anonymous, "Grafana is not anonymous outside dev.", _ENV),
     "kiali-cr-not-anonymous": (sec.kiali_cr_not_anonymous, "A Kiali CR is not anonymous outside dev.", _ENV),
     "strict-values": (sec.strict_values, "Exact chart versions; sampling is a number from 0 to 100.", {}),
+    "injector-cni-mode": (sec.injector_cni_mode, "istiod's injector config injects in CNI mode (no istio-init).", {}),
     "namespace-pod-security": (sec.namespace_pod_security,
                                "Every namespace enforces, audits and warns a pinned Pod Security level; mesh "
                                "namespaces enforce restricted; privileged only where the config allows it.",

@@ -11,7 +11,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from kinds import (
-    CHARTS,
     CONTROLLERS,
     CRON_JOB,
     EXACT_VERSION,
@@ -20,6 +19,7 @@ from kinds import (
     TELEMETRY,
     Config,
     Props,
+    declared_chart,
     environment,
     mesh_wide_peer_authentication,
     name_of,
@@ -217,7 +217,7 @@ def _chart(props: Props) -> str:
 
 def grafana_not_anonymous(type_: str, props: Props, config: Config) -> list[str]:
     """Anonymous Grafana only in dev (Chart v4 or Release v3 of the grafana chart)."""
-    if type_ not in CHARTS or _chart(props) != "grafana" or environment(config) == "dev":
+    if not declared_chart(type_, props) or _chart(props) != "grafana" or environment(config) == "dev":
         return []
     values = props.get("values") or {}
     anon = ((values.get("grafana.ini") or {}).get("auth.anonymous") or {}).get("enabled")
@@ -242,7 +242,7 @@ def kiali_cr_not_anonymous(type_: str, props: Props, config: Config) -> list[str
 def strict_values(type_: str, props: Props, config: Config) -> list[str]:
     """Chart versions are exact ASCII versions; sampling percentages are numbers within 0-100."""
     out = []
-    if type_ in CHARTS:
+    if declared_chart(type_, props):
         version = props.get("version")
         if not isinstance(version, str) or not EXACT_VERSION.fullmatch(version):
             out.append(f"Chart '{props.get('chart')}' version {version!r} is not an exact MAJOR.MINOR.PATCH. Fix: "
@@ -304,19 +304,54 @@ def _values(props: Props) -> Mapping[str, Any]:
     return values if isinstance(values, Mapping) else {}
 
 
+INJECTOR_CONFIG = "istio-sidecar-injector"
+CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
+DAEMON_SET = "kubernetes:apps/v1:DaemonSet"
+
+
+def injector_values(type_: str, props: Props) -> Mapping[str, Any] | None:
+    """The values istiod's injector reads (its ConfigMap `istio-sidecar-injector[-<rev>]`, as the
+    istiod chart renders it), or None for any other resource."""
+    import json
+
+    if type_ != CONFIG_MAP or not name_of(props).startswith(INJECTOR_CONFIG):
+        return None
+    try:
+        values = json.loads(((props.get("data") or {}).get("values")) or "{}")
+    except (TypeError, ValueError):
+        return {}
+    return values if isinstance(values, Mapping) else {}
+
+
+def _cni_enabled(values: Mapping[str, Any]) -> bool:
+    pilot = values.get("pilot") if isinstance(values.get("pilot"), Mapping) else {}
+    cni = (pilot or {}).get("cni")
+    return isinstance(cni, Mapping) and helm_truthy(cni.get("enabled"))
+
+
+def injector_cni_mode(type_: str, props: Props, config: Config) -> list[str]:
+    """The injector istiod runs injects in CNI mode (judged on the rendered ConfigMap, what istiod reads)."""
+    values = injector_values(type_, props)
+    if values is None or _cni_enabled(values):
+        return []
+    return [f"Injector config '{name_of(props)}' has no CNI mode (pilot.cni.enabled): every injected pod gets "
+            "istio-init with NET_ADMIN and NET_RAW as root. Fix: install istio-cni and enable CNI mode."]
+
+
 def mesh_cni_mode(resources: list[tuple[str, Props]], config: Config) -> list[str]:
     """Without CNI mode every injected pod gets `istio-init` with NET_ADMIN and NET_RAW as root, below
-    even the baseline standard: each istiod chart sets pilot.cni.enabled, and a cni chart is installed."""
-    charts = [(_chart(p), _values(p), str(p.get("name") or name_of(p))) for t, p in resources if t in CHARTS]
+    even the baseline standard: each istiod injects in CNI mode, and the CNI agent is installed. Judged
+    on declared chart inputs where the engine passes them, and on the rendered objects (the injector
+    ConfigMap, the agent's DaemonSet) where it does not."""
+    charts = [(_chart(p), _values(p), str(p.get("name") or name_of(p))) for t, p in resources if declared_chart(t, p)]
     istiods = [(values, name) for chart, values, name in charts if chart == "istiod"]
-    out = []
-    for values, name in istiods:
-        pilot = values.get("pilot") if isinstance(values.get("pilot"), Mapping) else {}
-        cni = (pilot or {}).get("cni") if isinstance((pilot or {}).get("cni"), Mapping) else {}
-        if not helm_truthy((cni or {}).get("enabled")):
-            out.append(f"istiod release '{name}' injects without CNI (pilot.cni.enabled is not true): every pod gets "
-                       "istio-init with NET_ADMIN and NET_RAW as root. Fix: install istio-cni and enable CNI mode.")
-    if istiods and not any(chart == "cni" for chart, _, _ in charts):
-        out.append("istiod is installed but no istio-cni chart: pods in CNI mode would start without traffic "
+    out = [f"istiod release '{name}' injects without CNI (pilot.cni.enabled is not true): every pod gets "
+           "istio-init with NET_ADMIN and NET_RAW as root. Fix: install istio-cni and enable CNI mode."
+           for values, name in istiods if not _cni_enabled(values)]
+    injectors = [t for t, p in resources if injector_values(t, p) is not None]
+    agent = any(chart == "cni" for chart, _, _ in charts) or any(
+        t == DAEMON_SET and name_of(p) == "istio-cni-node" for t, p in resources)
+    if (istiods or injectors) and not agent:
+        out.append("istiod is installed but no istio-cni agent: pods in CNI mode would start without traffic "
                    "redirection. Fix: install the cni chart at the same Istio version.")
     return out

@@ -23,6 +23,13 @@ EXACT_VERSION = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+", re.ASCII)
 
 
 NAMESPACE = "kubernetes:core/v1:Namespace"
+PRIVILEGED_NAMESPACES = ["istio-cni"]
+"""Namespaces whose pods may be privileged (Pod Security `privileged`): istio-cni's node agent configures
+every pod's networking. Rules take `privilegedNamespaces` to change it, with the reason in the config."""
+
+
+def privileged_namespaces(config: Config) -> list[str]:
+    return list(config.get("privilegedNamespaces", PRIVILEGED_NAMESPACES))
 ISTIO_KINDS = {"security.istio.io": ("AuthorizationPolicy", "PeerAuthentication", "RequestAuthentication"),
                "networking.istio.io": ("DestinationRule", "EnvoyFilter", "Gateway", "ServiceEntry", "Sidecar",
                                        "VirtualService", "WorkloadEntry", "WorkloadGroup", "ProxyConfig"),

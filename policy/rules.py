@@ -174,7 +174,7 @@ RESOURCE_RULES: dict[str, tuple[Rule, str, dict]] = {
     "helm-chart-pinned": (helm_chart_pinned, "Helm charts have exact versions from allowed repositories.",
                           {"allowedRepositories": {"type": "array", "items": {"type": "string"}}}),
     "pod-security-restricted": (sec.pod_security, "Every pod template meets the restricted pod security standard.",
-                                {}),
+                                {"privilegedNamespaces": {"type": "array", "items": {"type": "string"}}}),
     "no-bare-pods": (sec.no_bare_pods, "No bare Pods or ReplicaSets.", {}),
     "mesh-namespace-injection-on": (sec.no_injection_opt_out_in_mesh_namespace,
                                     "A mesh namespace does not disable injection.", {}),

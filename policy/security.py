@@ -23,6 +23,7 @@ from kinds import (
     environment,
     mesh_wide_peer_authentication,
     name_of,
+    privileged_namespaces,
 )
 
 POD = "kubernetes:core/v1:Pod"
@@ -73,9 +74,10 @@ def containers(pod: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
 
 
 def pod_security(type_: str, props: Props, config: Config) -> list[str]:
-    """The Kubernetes "restricted" pod security standard, for every kind with a pod template."""
+    """The Kubernetes "restricted" pod security standard, for every kind with a pod template, outside the
+    namespaces that admit privileged pods (`privilegedNamespaces`; namespace-pod-security keeps those few)."""
     pod = pod_spec(type_, props)
-    if pod is None:
+    if pod is None or (props.get("metadata") or {}).get("namespace") in privileged_namespaces(config):
         return []
     where, found = f"{type_.rsplit(':', 1)[-1]} '{name_of(props)}'", []
     for host in ("hostNetwork", "hostPID", "hostIPC"):
@@ -286,7 +288,7 @@ def namespace_pod_security(type_: str, props: Props, config: Config) -> list[str
     if _injected(labels) and enforced != "restricted":
         out.append(f"Mesh namespace '{name}' enforces '{enforced}', not restricted: with istio-cni nothing in an "
                    "injected pod needs more. Fix: pod-security.kubernetes.io/enforce: restricted.")
-    if enforced == "privileged" and name not in config.get("privilegedNamespaces", ["istio-cni"]):
+    if enforced == "privileged" and name not in privileged_namespaces(config):
         out.append(f"Namespace '{name}' admits privileged pods; only the CNI node agent needs that. Fix: baseline or "
                    "restricted, or list the namespace in privilegedNamespaces with the reason.")
     return out

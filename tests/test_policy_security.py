@@ -276,3 +276,12 @@ def test_a_chart_the_engine_registers_without_inputs_is_judged_by_what_it_render
     assert rules.violations([("kubernetes:core/v1:ConfigMap", injector), agent], {}, stack_rules=False) == []
     assert sec.mesh_cni_mode([("kubernetes:core/v1:ConfigMap", injector), agent], {}) == []
     assert sec.mesh_cni_mode([("kubernetes:core/v1:ConfigMap", injector)], {}) != []
+
+
+def test_only_the_cni_namespace_may_run_privileged_pods():
+    privileged = _with_pod("kubernetes:apps/v1:DaemonSet", _breaking(BREAKS["privileged"]))
+    privileged["metadata"]["namespace"] = "istio-cni"
+    assert sec.pod_security("kubernetes:apps/v1:DaemonSet", privileged, {}) == []
+    privileged["metadata"]["namespace"] = "catalog"
+    assert sec.pod_security("kubernetes:apps/v1:DaemonSet", privileged, {}) != []
+    assert sec.pod_security("kubernetes:apps/v1:DaemonSet", privileged, {"privilegedNamespaces": ["catalog"]}) == []

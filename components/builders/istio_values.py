@@ -103,8 +103,10 @@ def cni_values() -> dict[str, Any]:
     """Values of the `cni` chart (the node agent, a DaemonSet in its own privileged namespace).
     A pod that started before the agent was ready is repaired in place (`repair.repairPods`, the
     chart's default, pinned here); the program also makes every injected workload wait for the agent."""
-    # Ref: https://github.com/istio/istio/blob/1.31.0/manifests/charts/istio-cni/values.yaml (repair)
-    return {"repair": {"enabled": True, "repairPods": True, "deletePods": False, "labelPods": False}}
+    # Ref: https://github.com/istio/istio/blob/1.31.0/manifests/charts/istio-cni/values.yaml (repair, resources:
+    # the chart requests 100m/100Mi and sets no limits)
+    return {"repair": {"enabled": True, "repairPods": True, "deletePods": False, "labelPods": False},
+            "resources": {"requests": {"cpu": "100m", "memory": "100Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}}}
 
 
 def istiod_values(istio: IstioConfig, revision: str, tracing: Optional[TracingTarget]) -> dict[str, Any]:

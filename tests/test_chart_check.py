@@ -158,3 +158,15 @@ def test_the_program_itself_declares_no_object_twice():
         ev = evaluate(stack)
         owners = [(r.urn, r.manifest()) for r in [*ev.kubernetes_objects(), *ev.istio_resources()]]
         assert cc.declared_twice(owners) == [], stack
+
+
+def test_a_field_the_api_server_drops_is_a_perpetual_diff():
+    role = {"kind": "Role", "metadata": {"name": "grafana"}, "rules": []}
+    assert cc.read_back_drift([role]) == ["Role grafana: renders `rules: []`, which the API server drops"]
+    assert cc.read_back_drift([{**role, "rules": [{"verbs": ["get"]}]}]) == []
+
+
+def test_grafana_asks_for_no_rbac_it_does_not_use(dev, prod):
+    for ev in (dev, prod):
+        values = ev.charts()["grafana"].inputs["values"]
+        assert values["rbac"] == {"create": False} and "sidecar" not in values

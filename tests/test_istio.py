@@ -119,7 +119,7 @@ def test_injected_namespaces_and_workloads_wait_for_istiod(dev):
 
 def test_istio_charts_carry_the_webhook_drift_transform(dev):
     charts = dev.charts()
-    assert charts["istio-base"].transforms == 1 and charts["istiod"].transforms == 1
+    assert charts["istio-base"].transforms == 2 and charts["istiod"].transforms == 1
     assert charts["prometheus"].transforms == 0
 
 
@@ -131,8 +131,8 @@ def _transform(type_, props, transform=iv.await_webhook_ca):
 
 def test_only_istiod_waits_for_the_ca_bundle_base_would_deadlock():
     # base is installed before istiod and istiod waits for it: base waiting for istiod's patch never ends.
-    assert iv.webhook_transforms("base") == [iv.ignore_webhook_drift]
-    assert iv.webhook_transforms("istiod") == [iv.await_webhook_ca]
+    assert iv.chart_transforms("base") == [iv.ignore_webhook_drift, iv.delete_crds_with_the_stack]
+    assert iv.chart_transforms("istiod") == [iv.await_webhook_ca]
     props = {"webhooks": [{"name": "validation.istio.io", "clientConfig": {"caBundle": ""}}]}
     base = _transform("kubernetes:admissionregistration.k8s.io/v1:ValidatingWebhookConfiguration", props,
                       iv.ignore_webhook_drift)
@@ -275,3 +275,13 @@ def test_injected_workloads_wait_for_the_cni_agent(dev):
     for ns in dev.of_type("kubernetes:core/v1:Namespace"):
         if ns.inputs["metadata"]["labels"].get("istio-injection") == "enabled":
             assert cni.urn in ns.dependencies, ns.name
+
+
+def test_the_base_charts_crds_are_deleted_with_the_stack():
+    # Chart v4 turns `helm.sh/resource-policy: keep` into retainOnDelete; destroy left 27 CRDs (e2e-local).
+    crd = {"metadata": {"name": "telemetries.telemetry.istio.io", "annotations": {"helm.sh/resource-policy": "keep"}}}
+    args = pulumi.ResourceTransformArgs(custom=True, type_=iv.CRD, name="x", props=crd,
+                                        opts=pulumi.ResourceOptions(retain_on_delete=True))
+    result = iv.delete_crds_with_the_stack(args)
+    assert result is not None and result.opts.retain_on_delete is False
+    assert _transform("kubernetes:core/v1:ConfigMap", {}, iv.delete_crds_with_the_stack) is None

@@ -189,10 +189,26 @@ def await_webhook_ca(args: pulumi.ResourceTransformArgs) -> Optional[pulumi.Reso
     return pulumi.ResourceTransformResult(props=with_wait_for_ca_bundle(args.props), opts=result.opts)
 
 
-def webhook_transforms(chart: str) -> list[Any]:
-    """The `base` chart only ignores the drift: istiod (which patches the bundle) is installed after
-    base and waits for it, so base waiting for the bundle would deadlock the first `pulumi up`."""
-    return [await_webhook_ca] if chart == "istiod" else [ignore_webhook_drift]
+CRD = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
+
+
+def delete_crds_with_the_stack(args: pulumi.ResourceTransformArgs) -> Optional[pulumi.ResourceTransformResult]:
+    """The base chart marks its CRDs `helm.sh/resource-policy: keep`, which Chart v4 turns into
+    retainOnDelete: `pulumi destroy` would leave every Istio CRD behind, and the next `pulumi up` of the
+    stack would fail to create them (AlreadyExists: creates are client-side since provider 4.29). The
+    stack owns its mesh, so its CRDs go with it (found by make e2e-local)."""
+    # Ref: https://github.com/pulumi/pulumi-kubernetes/blob/v4.25.0/provider/pkg/provider/helm/v4/chart.go (preregister)
+    if args.type_ != CRD:
+        return None
+    opts = pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(retain_on_delete=False))
+    return pulumi.ResourceTransformResult(props=args.props, opts=opts)
+
+
+def chart_transforms(chart: str) -> list[Any]:
+    """istiod waits until it has patched its webhooks' CA bundle. The `base` chart only ignores that
+    drift (istiod is installed after base and waits for it, so base waiting for the bundle would
+    deadlock the first `pulumi up`), and its CRDs are deleted with the stack."""
+    return [await_webhook_ca] if chart == "istiod" else [ignore_webhook_drift, delete_crds_with_the_stack]
 
 
 def peer_authentication(mode: str) -> dict[str, Any]:

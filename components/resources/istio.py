@@ -78,7 +78,7 @@ class IstioControlPlane(pulumi.ComponentResource):
             release="istio-base",
             namespace=self.namespace,
             values=iv.base_values(istio.revision),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[ns], transforms=iv.webhook_transforms("base")),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[ns], transforms=iv.chart_transforms("base")),
         )
         versions = {istio.revision: istio.version}
         istiods = [self._istiod(name, "istiod", istio.version, istio.revision, args, base)]
@@ -141,7 +141,7 @@ class IstioControlPlane(pulumi.ComponentResource):
             release=release,
             namespace=self.namespace,
             values=iv.istiod_values(args.istio, revision, args.tracing),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[base], transforms=iv.webhook_transforms("istiod")),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[base], transforms=iv.chart_transforms("istiod")),
         )
 
     def data_plane(self, revision: Optional[str] = None) -> DataPlane:

@@ -93,14 +93,21 @@ class Run:
             "KUBECONFIG": str(self.layout.kubeconfig("admin")),
         }
 
-    def pulumi(self, name: str, *argv: str, timeout: float = 1800) -> tuple[bool, str]:
+    def pulumi_output(self, name: str, *argv: str) -> str:
+        """A CLI call whose standard output is the result (e.g. `stack export`)."""
+        done = subprocess.run([str(self.layout.bin / "pulumi"), "--non-interactive", *argv], cwd=REPO,
+                              env={**os.environ, **self.env()}, capture_output=True, text=True, timeout=300)
+        self.layout.log(name).write_text(done.stderr)
+        return done.stdout if done.returncode == 0 else ""
+
+    def pulumi(self, name: str, *argv: str, timeout: float = 1800, cwd: Path = REPO) -> tuple[bool, str]:
         """One CLI call; its output goes to logs/<name>.log; (succeeded, last lines)."""
         log = self.layout.log(name)
         start = time.monotonic()
         with log.open("w") as out:
             try:
                 rc = subprocess.call([str(self.layout.bin / "pulumi"), "--non-interactive", "--color", "never",
-                                      *argv], cwd=REPO, env={**os.environ, **self.env()}, stdout=out,
+                                      *argv], cwd=cwd, env={**os.environ, **self.env()}, stdout=out,
                                      stderr=subprocess.STDOUT, timeout=timeout)
             except subprocess.TimeoutExpired:
                 rc = -1
@@ -304,9 +311,17 @@ def inside(args: argparse.Namespace) -> int:
         run.results.add("control plane up", True, f"{run.timings['control-plane']} s ({layout.run})")
         version = run.client.request("GET", "/version")
         minor = f"{version['major']}.{version['minor'].rstrip('+')}"
+        istio_version = subprocess.run([str(layout.bin / "pilot-discovery"), "version", "-s"], capture_output=True,
+                                       text=True).stdout.split()[-1]  # "client version: 1.31.0"
+        have = stack.available(Path(args.charts_dir))
         for name, base in ((STACK, BASE_STACK), (PROD_STACK, "prod"), (RENDER_STACK, BASE_STACK)):
+            subs = stack.substitutions(pinned_charts(base), have)
+            if name != RENDER_STACK:
+                for chart, (pin, used) in subs.items():
+                    print(f"adapted {name}: {chart} {pin} is not in CHARTS_DIR; using {used}")
             stack.write_stack(REPO, name, base, mirror=url, context="admin", kubernetes_version=minor,
-                              environment=base)
+                              environment=base, istio_version=istio_version,
+                              charts={chart: used for chart, (_, used) in subs.items()})
         stack.write_policy(REPO, layout.run, BASE_STACK, url)
         stack.write_policy(REPO, layout.run, "prod", url)
         run.pulumi("login", "login", f"file://{layout.run / 'state'}")
@@ -323,19 +338,27 @@ def inside(args: argparse.Namespace) -> int:
         check_after_up(run)
         applied = checks.created(before, snapshot(run))
         ok, tail = run.pulumi("preview-no-op", "preview", "--stack", STACK, "--expect-no-changes", *policy_args(run))
+        run.pulumi("up-again", "up", "--stack", STACK, "--yes", "--skip-preview", *policy_args(run))
         run.results.add("pulumi preview --expect-no-changes", ok, outcome(run, "preview-no-op", ok, tail))
         blast(run, "tracing sampling", ["mesh:istio.tracing.sampling=20"], "none")
-        blast(run, "proxy resources", ["mesh:istio.proxy.resources.requests.cpu=70m"], "injected")
-        blast(run, "one image tag", ["mesh:workloads.services.catalog.tag=v1.4.3"], "catalog/catalog")
+        blast(run, "proxy resources", ["mesh:istio.proxy.resources.requests.cpu=70m",
+                                       "mesh:istio.proxy.resources.requests.memory=128Mi",
+                                       "mesh:istio.proxy.resources.limits.cpu=1",
+                                       "mesh:istio.proxy.resources.limits.memory=512Mi"], "injected")
+        blast(run, "one image tag", ["mesh:workloads.services.catalog.image.tag=v1.4.3"], "catalog/catalog")
         ok, tail = run.pulumi("preview-prod", "preview", "--stack", PROD_STACK, "--policy-pack", str(REPO / "policy"),
                               "--policy-pack-config", str(layout.run / "policy.prod.json"))
         run.results.add("pulumi preview of prod's config", ok, outcome(run, "preview-prod", ok, tail))
         check_render(run, applied)
+        exported = json.loads(run.pulumi_output("export", "stack", "export", "--stack", STACK) or "{}")
+        count = len((exported.get("deployment") or {}).get("resources") or [])
         ok, tail = run.pulumi("destroy", "destroy", "--stack", STACK, "--yes")
         run.results.add("pulumi destroy", ok, outcome(run, "destroy", ok, tail))
         time.sleep(5)
         left = checks.leftovers(before, snapshot(run))
+        (layout.run / "leftovers.json").write_text(json.dumps(left, indent=1))
         run.results.add("nothing left after destroy", not left, checks.describe(left))
+        floor(run, count)
     except Exception as err:  # noqa: BLE001 - reported as a failed check, then everything stops
         run.results.add("harness", False, f"{type(err).__name__}: {err}")
     finally:
@@ -347,6 +370,39 @@ def inside(args: argparse.Namespace) -> int:
         for name in (STACK, PROD_STACK, RENDER_STACK):
             (REPO / "stacks" / f"Pulumi.{name}.yaml").unlink(missing_ok=True)
     return finish(run, args)
+
+
+FLOOR = Path(__file__).with_name("floor")
+
+
+def floor(run: Run, count: int) -> None:
+    """The same four operations on `count` trivial ConfigMaps: what the CLI and provider cost alone."""
+    steps = [("init", ["stack", "init", "floor"]), ("config", ["config", "set", "--stack", "floor", "count", str(count)]),
+             ("up", ["up", "--stack", "floor", "--yes", "--skip-preview"]),
+             ("preview", ["preview", "--stack", "floor", "--expect-no-changes"]),
+             ("up-again", ["up", "--stack", "floor", "--yes", "--skip-preview"]),
+             ("destroy", ["destroy", "--stack", "floor", "--yes"])]
+    for step, argv in steps:
+        ok, tail = run.pulumi(f"floor-{step}", *argv, cwd=FLOOR)
+        if not ok:
+            run.results.add(f"floor program ({count} ConfigMaps)", False, f"{step} failed: {tail}")
+            return
+    run.timings["floor-resources"] = count
+    run.results.add(f"floor program ({count} ConfigMaps)", True,
+                    ", ".join(f"{s} {run.timings['floor-' + s]} s" for s in ("up", "preview", "up-again", "destroy")))
+
+
+def pinned_charts(base_stack: str) -> dict[str, str]:
+    """The addon chart versions a stack pins (its config over the defaults)."""
+    import yaml
+
+    from components.config.loading import parse_stack_config
+
+    raw = yaml.safe_load((REPO / "stacks" / f"Pulumi.{base_stack}.yaml").read_text())["config"]
+    cfg = parse_stack_config(base_stack, {k.removeprefix("mesh:"): v for k, v in raw.items()})
+    o = cfg.observability
+    return {"prometheus": o.prometheus.chart_version, "jaeger": o.jaeger.chart_version,
+            "grafana": o.grafana.chart_version, "kiali-server": o.kiali.chart_version}
 
 
 def check_render(run: Run, applied: list[checks.Key]) -> None:

@@ -17,14 +17,48 @@ ADAPTATIONS = (
     ("mesh:kubernetes.version", "the local API server's minor version"),
     ("mesh:ingress.serviceType", "NodePort: no LoadBalancer controller on a bare cluster"),
     ("policy helm-chart-pinned.allowedRepositories", "the mirror added, as an air-gapped user must"),
+    ("mesh:istio.version", "the Istio release whose istiod and charts were built here, when the pin differs"),
+    ("mesh:observability.<addon>.chartVersion", "a chart CHARTS_DIR lacks at the pinned version: the newest it has"),
 )
 """What differs from staging, and why. PersistentVolumeClaims stay: the harness creates volumes."""
 
 
+CHART_KEYS = {"prometheus": ("mesh:observability", "prometheus"), "jaeger": ("mesh:observability", "jaeger"),
+              "grafana": ("mesh:observability", "grafana"), "kiali-server": ("mesh:observability", "kiali")}
+"""Addon chart -> (top-level key, section) of its `chartVersion`."""
+
+
+def _version(v: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in v.split("-")[0].split(".") if p.isdigit())
+
+
+def available(charts_dir: Path) -> dict[str, list[str]]:
+    """Chart -> versions CHARTS_DIR holds (`<chart>-<version>/` folders), oldest first."""
+    out: dict[str, list[str]] = {}
+    for d in charts_dir.iterdir():
+        name, _, version = d.name.rpartition("-")
+        if d.is_dir() and name and version[:1].isdigit():
+            out.setdefault(name, []).append(version)
+    return {k: sorted(v, key=_version) for k, v in sorted(out.items())}
+
+
+def substitutions(pinned: dict[str, str], have: dict[str, list[str]]) -> dict[str, tuple[str, str]]:
+    """Chart -> (pinned, used) for each pinned chart CHARTS_DIR lacks, using the newest it has."""
+    return {chart: (version, have[chart][-1]) for chart, version in sorted(pinned.items())
+            if version not in have.get(chart, []) and have.get(chart)}
+
+
 def e2e_config(base: dict[str, Any], *, mirror: str, context: str, kubernetes_version: str,
-               environment: str) -> dict[str, Any]:
-    """A stack file (`config:` map) from a base stack file, adapted to the local cluster."""
+               environment: str, istio_version: str | None = None,
+               charts: dict[str, str] | None = None) -> dict[str, Any]:
+    """A stack file (`config:` map) from a base stack file, adapted to the local cluster; `charts`
+    maps an addon chart to the version to use instead of its pin."""
     config = copy.deepcopy(base.get("config") or {})
+    if istio_version:
+        config.setdefault("mesh:istio", {})["version"] = istio_version
+    for chart, version in (charts or {}).items():
+        top, section = CHART_KEYS[chart]
+        config.setdefault(top, {}).setdefault(section, {})["chartVersion"] = version
     config["mesh:environment"] = environment
     config.setdefault("mesh:kubernetes", {}).update({"context": context, "version": kubernetes_version})
     config.setdefault("mesh:charts", {})["mirror"] = mirror
@@ -42,7 +76,7 @@ def policy_config(base: dict[str, Any], mirror: str) -> dict[str, Any]:
     return out
 
 
-def write_stack(repo: Path, name: str, base_stack: str, **kwargs: str) -> Path:
+def write_stack(repo: Path, name: str, base_stack: str, **kwargs: Any) -> Path:
     """stacks/Pulumi.<name>.yaml (gitignored) from stacks/Pulumi.<base_stack>.yaml."""
     base = yaml.safe_load((repo / "stacks" / f"Pulumi.{base_stack}.yaml").read_text())
     path = repo / "stacks" / f"Pulumi.{name}.yaml"

@@ -61,6 +61,10 @@ def values(cfg: GrafanaConfig, prometheus_url: pulumi.Input[str], admin_password
         "adminPassword": admin_password,
         "service": {"port": PORT},
         "testFramework": {"enabled": False},
+        # No sidecars (dashboards are mounted ConfigMaps): Grafana needs no API access. The chart's
+        # Role and ClusterRole would carry `rules: []`, which the API server drops: a diff on every preview.
+        # Ref: https://github.com/grafana-community/helm-charts/blob/grafana-11.1.0/charts/grafana/templates/role.yaml
+        "rbac": {"create": False},
         "resources": cfg.resources.manifest(),
         "grafana.ini": {
             "analytics": {"check_for_updates": False, "reporting_enabled": False},

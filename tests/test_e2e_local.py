@@ -201,3 +201,19 @@ def test_a_chart_missing_at_its_pin_is_replaced_by_the_newest_there_and_said(tmp
                            istio_version="1.31.0", charts={"jaeger": "4.11.1"})["config"]
     assert out["mesh:observability"]["jaeger"] == {"storage": {"type": "memory"}, "chartVersion": "4.11.1"}
     assert out["mesh:istio"] == {"version": "1.31.0"}
+
+
+def test_privileged_pods_are_found():
+    assert not checks.privileged({"spec": {"containers": [{"name": "a", "securityContext": {"privileged": False}}]}})
+    assert checks.privileged({"spec": {"hostNetwork": True, "containers": []}})
+    assert checks.privileged({"spec": {"initContainers": [{"name": "i", "securityContext": {
+        "capabilities": {"add": ["NET_ADMIN"]}}}], "containers": []}})
+
+
+def test_istiods_own_root_cert_configmaps_outside_the_stacks_namespaces_are_told_apart():
+    left = [("v1", "ConfigMap", "default", "istio-ca-root-cert"), ("v1", "ConfigMap", "catalog", "istio-ca-root-cert"),
+            ("v1", "ConfigMap", "default", "grafana-dashboards"), ("apiextensions.k8s.io/v1", "CustomResourceDefinition",
+                                                                 "", "telemetries.telemetry.istio.io")]
+    ours, theirs = checks.runtime_writes(left, owned={"catalog"})
+    assert theirs == [("v1", "ConfigMap", "default", "istio-ca-root-cert")]
+    assert len(ours) == 3  # in a namespace the stack owns, or not istiod's: the program's to remove

@@ -44,6 +44,18 @@ def leftovers(before: Iterable[Object], after: Iterable[Object]) -> list[Key]:
     return sorted(k for k in (key(o) for o in after) if k not in seen and k[1] not in EPHEMERAL)
 
 
+ISTIOD_WRITES = {"istio-ca-root-cert", "istio-ca-crl"}
+"""ConfigMaps istiod's namespace controller writes into every namespace it watches, at run time."""
+
+
+def runtime_writes(left: list[Key], owned: set[str]) -> tuple[list[Key], list[Key]]:
+    """Split leftovers into (the program's, istiod's own writes in namespaces the program does not own).
+    The second kind is not something the program declared or a chart rendered: istiod writes its root
+    certificate into every namespace; in a namespace the stack deletes it goes with the namespace."""
+    theirs = [k for k in left if k[1] == "ConfigMap" and k[3] in ISTIOD_WRITES and k[2] not in owned]
+    return [k for k in left if k not in theirs], theirs
+
+
 def created(before: Iterable[Object], after: Iterable[Object]) -> list[Key]:
     """What `up` added (ephemeral kinds aside)."""
     return leftovers(before, after)
@@ -54,6 +66,18 @@ def injected(pod: Object) -> bool:
     spec = pod.get("spec") or {}
     names = {c.get("name") for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]}
     return "istio-proxy" in names
+
+
+def privileged(pod: Object) -> bool:
+    """Any container of the pod privileged, adding capabilities, or on the host's network or PID space."""
+    spec = pod.get("spec") or {}
+    if spec.get("hostNetwork") or spec.get("hostPID"):
+        return True
+    for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
+        sc = c.get("securityContext") or {}
+        if sc.get("privileged") or ((sc.get("capabilities") or {}).get("add")):
+            return True
+    return False
 
 
 def mesh_namespaces(namespaces: Iterable[Object]) -> list[str]:

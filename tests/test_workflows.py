@@ -105,3 +105,14 @@ def test_both_state_backends_are_supported():
     env = _load("pulumi.yml")["jobs"]["pulumi"]["env"]
     assert env["PULUMI_ACCESS_TOKEN"] == "${{ secrets.PULUMI_ACCESS_TOKEN }}"
     assert env["PULUMI_BACKEND_URL"] == "${{ vars.PULUMI_BACKEND_URL }}"
+
+
+def test_pull_requests_run_the_local_e2e_without_secrets_and_keep_its_logs():
+    wf = yaml.safe_load((ROOT / ".github" / "workflows" / "pull-request.yml").read_text())
+    job = wf["jobs"]["e2e-local"]
+    text = yaml.safe_dump(job)
+    assert "secrets." not in text and job["permissions"] == {"contents": "read"}
+    runs = [s.get("run", "") for s in job["steps"]]
+    assert any("tools.e2e.pull_charts" in r for r in runs) and any("make e2e-local CHARTS_DIR=" in r for r in runs)
+    assert any(s.get("uses", "").startswith("actions/cache") and ".cache/e2e/bin" in s["with"]["path"] for s in job["steps"])
+    assert job["steps"][-1]["if"] == "failure()"

@@ -13,9 +13,7 @@ its expected set of resources.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import platform
 import statistics
 import subprocess
 import sys
@@ -26,6 +24,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
+
+from tools import perf_tables  # noqa: E402
+from tools.perf_tables import machine  # noqa: E402
 
 SIZES = (6, 50, 200, 500)
 REPEATS = 3
@@ -141,17 +142,6 @@ def blast_radius() -> list[dict[str, Any]]:
 
 
 # ----------------------------------------------------------------------------------- report
-def machine() -> str:
-    cpu = "unknown CPU"
-    with contextlib.suppress(OSError, StopIteration):
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
-    import os
-
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB, Python {platform.python_version()}, {platform.system()}"
-
-
 def plot(scaling: list[dict[str, Any]], path: Path) -> None:
     import matplotlib
 
@@ -175,7 +165,7 @@ def plot(scaling: list[dict[str, Any]], path: Path) -> None:
 
 def main(write: bool = False) -> int:
     print(f"machine: {machine()}")
-    print(f"method: median of {REPEATS} fresh subprocesses per point; mock engine; tracemalloc peak\n")
+    print(f"method: median of {REPEATS} fresh subprocesses per point; mock engine; tracemalloc peak")
     stacks = {}
     for stack in ("dev", "staging", "prod"):
         prog = measure("stack", stack)
@@ -183,13 +173,6 @@ def main(write: bool = False) -> int:
         share = measure_one("share", stack, trace=False)["share"]
         stacks[stack] = {"program": prog, "floor": floor, "own_share": share,
                          "ratio": prog["seconds"] / floor["seconds"]}
-    print("| stack | resources | program s | floor s | program/floor | own code share | "
-          "program peak MiB | floor peak MiB |")
-    print("|---|---|---|---|---|---|---|---|")
-    for name, r in stacks.items():
-        print(f"| {name} | {r['program']['resources']} | {r['program']['seconds']:.3f} | {r['floor']['seconds']:.3f} | "
-              f"{r['ratio']:.2f} | {100 * r['own_share']:.1f}% | {r['program']['peak_mib']:.1f} | "
-              f"{r['floor']['peak_mib']:.1f} |")
 
     scaling = []
     for n in SIZES:
@@ -198,29 +181,11 @@ def main(write: bool = False) -> int:
         share = measure_one("share", str(n), trace=False)["share"]
         scaling.append({"n": n, "program": prog, "floor": floor, "own_share": share,
                         "ratio": prog["seconds"] / floor["seconds"]})
-    print("\n| services | resources | program s | floor s | program/floor | own code share | "
-          "ms per added service | floor ms per added resource | peak MiB |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for prev, r in zip([None, *scaling], scaling, strict=False):  # pairs of (previous, current)
-        per = floor_per = ""
-        if prev is not None:
-            per = f"{1000 * (r['program']['seconds'] - prev['program']['seconds']) / (r['n'] - prev['n']):.1f}"
-            added = r["floor"]["resources"] - prev["floor"]["resources"]
-            floor_per = f"{1000 * (r['floor']['seconds'] - prev['floor']['seconds']) / added:.2f}"
-        print(f"| {r['n']} | {r['program']['resources']} | {r['program']['seconds']:.2f} | "
-              f"{r['floor']['seconds']:.2f} | {r['ratio']:.2f} | {100 * r['own_share']:.1f}% | {per} | {floor_per} | "
-              f"{r['program']['peak_mib']:.1f} |")
 
     from tools.engine import evaluate
     from tools.waits import longest_wait_chain
 
-    print("\n| stack | serial readiness waits on the longest path of `pulumi up` |")
-    print("|---|---|")
-    waits = {}
-    for stack in ("dev", "staging", "prod"):
-        waits[stack] = longest_wait_chain(evaluate(stack))
-        print(f"| {stack} | {len(waits[stack])}: {' → '.join(waits[stack])} |")
-
+    waits = {stack: longest_wait_chain(evaluate(stack)) for stack in ("dev", "staging", "prod")}
     explain_runs = []
     for _ in range(REPEATS):
         start = time.perf_counter()
@@ -228,23 +193,19 @@ def main(write: bool = False) -> int:
                        capture_output=True)
         explain_runs.append(time.perf_counter() - start)
     explain_s = statistics.median(explain_runs)
-    print(f"\n`make explain` (three stacks, BASE=HEAD, a git worktree and two evaluations each): "
-          f"median {explain_s:.1f} s of {REPEATS}")
-
     rows = blast_radius()
-    print("\n| change | resources changed | Deployments rolled | within expected set |")
-    print("|---|---|---|---|")
-    for r in rows:
-        print(f"| {r['change']} | {len(r['changed'])}: {', '.join(r['changed'])} | {len(r['rolled'])} | "
-              f"{'yes' if r['ok'] else 'NO (expected ' + ', '.join(r['expected']) + ')'} |")
+    results = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "stacks": stacks, "scaling": scaling,
+               "blast_radius": rows, "readiness_waits": waits, "explain_seconds": explain_s}
+    for table in (perf_tables.stacks, perf_tables.scaling, perf_tables.waits, perf_tables.blast):
+        print("\n" + table(results))
+    print(f"\n`make explain` (three stacks): median {explain_s:.1f} s of {REPEATS}")
 
     out = ROOT / "benchmarks"
     if not write:
         print("\n(results not written: `make bench WRITE=1` updates benchmarks/results.json and results.png)")
         return 0 if all(r["ok"] for r in rows) else 1
-    (out / "results.json").write_text(json.dumps(
-        {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "stacks": stacks, "scaling": scaling,
-         "blast_radius": rows, "readiness_waits": waits, "explain_seconds": explain_s}, indent=2) + "\n")
+    kept = {k: v for k, v in json.loads((out / "results.json").read_text()).items() if k == "e2e_local"}
+    (out / "results.json").write_text(json.dumps({**results, **kept}, indent=2) + "\n")
     plot(scaling, out / "results.png")
     print(f"\nwrote {out / 'results.json'} and {out / 'results.png'}")
     return 0 if all(r["ok"] for r in rows) else 1

@@ -169,6 +169,15 @@ def test_readme_config_reference_matches_the_code():
     assert table() in (ROOT / "README.md").read_text(), "run `make docs` and paste the table into README.md"
 
 
+def test_readme_figures_come_from_the_results_file():
+    from tools.engine import ROOT
+    from tools.reference import SECTIONS
+
+    readme = (ROOT / "README.md").read_text()
+    for name, generate in SECTIONS.items():
+        assert f"<!-- {name}:start -->\n{generate()}\n<!-- {name}:end -->" in readme, f"run `make docs` ({name})"
+
+
 def test_readme_code_map_is_the_tree():
     from tools.engine import ROOT
     from tools.reference import code_map

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from components.config.models import NAMESPACE, StackConfig
 from components.vocab.fields import Rule
+from tools import perf_tables
 
 STACKS = ("dev", "staging", "prod")
 _ROOT = Path(__file__).resolve().parents[1]
@@ -147,7 +148,18 @@ def code_map(root: Path = _ROOT) -> str:
     return "\n".join(rows)
 
 
-SECTIONS = {"config-reference": table, "code-map": code_map}
+def _results() -> dict[str, Any]:
+    return json.loads((_ROOT / "benchmarks" / "results.json").read_text())
+
+
+def _perf(table: Any) -> Any:
+    return lambda: table(_results())
+
+
+SECTIONS = {"config-reference": table, "code-map": code_map, "perf-header": _perf(perf_tables.header),
+            "perf-stacks": _perf(perf_tables.stacks), "perf-scaling": _perf(perf_tables.scaling),
+            "perf-waits": _perf(perf_tables.waits), "perf-blast": _perf(perf_tables.blast),
+            "e2e-timings": _perf(perf_tables.e2e)}
 
 
 def sync_readme(readme: Path = _ROOT / "README.md") -> None:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+from tools import perf_tables
 from tools.e2e import chart_repo, checks, cluster, istiod, kube, stack
 
 REPO = Path(__file__).resolve().parents[2]
@@ -457,7 +458,8 @@ def finish(run: Run, args: argparse.Namespace) -> int:
     if args.write:
         results = REPO / "benchmarks" / "results.json"
         data = json.loads(results.read_text())
-        data["e2e_local"] = {"timings_s": run.timings, "checks": len(run.results.lines), "failed": run.results.failed}
+        data["e2e_local"] = {"timings_s": run.timings, "checks": len(run.results.lines), "failed": run.results.failed,
+                             "date": time.strftime("%Y-%m-%d"), "machine": perf_tables.machine()}
         results.write_text(json.dumps(data, indent=1) + "\n")
     return 0 if run.results.failed == 0 else 1
 

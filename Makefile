@@ -18,7 +18,7 @@ export PULUMI_BACKEND_URL        ?= file://$(CURDIR)/.pulumi-state
 export PULUMI_CONFIG_PASSPHRASE  ?= local-dev-only
 
 .PHONY: help prereqs up preview destroy down render cluster cluster-if-missing cluster-delete stack-select \
-        promtool test check chart-check mutate explain bench docs venv clean e2e-local e2e-build tools-venv
+        promtool test check chart-check mutate explain bench docs venv clean e2e-local e2e-build tools-venv validate
 
 help:
 	@echo "Targets (variables: STACK=$(STACK), YES=1 to skip confirmations, CHARTS_DIR, BASE, WRITE=1):"
@@ -30,6 +30,7 @@ help:
 	@echo "  make test          venvs from PyPI (rebuilt when requirements change), then make check (what CI runs)"
 	@echo "  make check         ruff, mypy, then the tests, in the venvs make test made"
 	@echo "  make chart-check   render the pinned charts with the program's values and check them (CHARTS_DIR=...)"
+	@echo "  make validate      check every stack file (YAML as Pulumi reads it, then the config rules): no Pulumi, no cluster"
 	@echo "  make explain       a change in mesh terms: BASE (default: merge base with main) vs the working tree"
 	@echo "  make e2e-local     real Pulumi CLI, providers, API server and istiod on this machine (root, Go; CHARTS_DIR=...)"
 	@echo "  make e2e-build     build the e2e components into .cache/e2e (Go; reused while their modules are unchanged)"
@@ -182,6 +183,11 @@ e2e-build: $(TOOLS)
 e2e-local: venv policy/venv/.installed $(TOOLS)
 	@test -n "$(CHARTS_DIR)" || { echo "e2e-local: set CHARTS_DIR=<dir of <chart>-<version>/ chart sources> (README, Run it for real)"; exit 2; }
 	.venv-test/bin/python -m tools.e2e.run --charts-dir "$(CHARTS_DIR)" $(if $(WRITE),--write)
+
+# Every stack file checked as Pulumi would read it, then by the program's config rules: no Pulumi, no
+# cluster. What to run before pushing.
+validate: $(TOOLS)
+	@.venv-test/bin/python -m tools.validate
 
 # Mutation testing of the pure modules (pyproject.toml [tool.mutmut]); tens of minutes on 2 cores.
 mutate: $(TOOLS)

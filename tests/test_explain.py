@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from tools import explain
 from tools.engine import evaluate
 from tools.snapshot import snapshot
@@ -112,3 +114,35 @@ def test_make_explain_compares_a_git_ref_with_the_working_tree():
 
 def test_a_bad_ref_is_refused():
     assert explain.main(["--base", "HEAD; rm -rf /"]) == 2
+
+
+@pytest.mark.parametrize("text, found", [
+    ("config:\n  mesh:istio:\n    version: 1.31.1\n  mesh:istio:\n    mtls: STRICT\n",
+     "Pulumi.bad.yaml:4: key 'mesh:istio' is defined twice"),
+    ("config:\n\tmesh:istio: {}\n", "Pulumi.bad.yaml:2:"),
+    ("config: [1, 2]\n", "expected a mapping"),
+    ("config:\n  mesh:istio: {version: 1.31.1\n", "Pulumi.bad.yaml:"),
+])
+def test_a_stack_file_the_cli_would_refuse_is_named_with_its_line(tmp_path, text, found):
+    from tools.engine import StackFileError, read_stack_file
+
+    (tmp_path / "Pulumi.bad.yaml").write_text(text)
+    with pytest.raises(StackFileError) as err:
+        read_stack_file(tmp_path / "Pulumi.bad.yaml")
+    assert found in str(err.value) and "\n" not in str(err.value)
+
+
+def test_make_validate_says_ok_per_stack_and_names_problems(tmp_path, monkeypatch, capsys):
+    from tools import validate
+
+    assert validate.main(["dev", "staging", "prod"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["dev: ok", "staging: ok", "prod: ok"]
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    (stacks / "Pulumi.dev.yaml").write_text("config:\n  mesh:istio:\n    mtls: SOMETIMES\n")
+    (stacks / "Pulumi.prod.yaml").write_text("config:\n  mesh:istio: {}\n  mesh:istio: {}\n")
+    monkeypatch.setattr(validate, "ROOT", tmp_path)
+    assert validate.stacks() == ["dev", "prod"]
+    assert validate.main([]) == 1
+    out = capsys.readouterr().out
+    assert "mesh:istio.mtls" in out and "SOMETIMES" in out and "Pulumi.prod.yaml:3: key 'mesh:istio' is defined twice" in out

@@ -20,7 +20,7 @@ def test_dev_builds_one_image_per_service_from_the_pinned_commit(dev):
     builds = {r.name.removesuffix("-image-image"): r.inputs for r in dev.of_type(IMAGE)}
     assert set(builds) == {"gateway", "authority", "catalog", "customer", "item", "db"}
     for name, b in builds.items():
-        assert b["context"]["location"] == f"https://github.com/mercari/mercari-microservices-example#{COMMIT}"
+        assert b["context"]["location"] == f"https://github.com/mercari/mercari-microservices-example.git#{COMMIT}"  # BuildKit: .git
         assert b["push"] is False and len(b["exports"]) == 1 and "docker" in b["exports"][0]
         assert b["buildOnPreview"] is False  # a preview never builds
         assert b["tags"] == [f"mercari/mercari-microservices-example/{name}:git-{COMMIT[:12]}"]
@@ -108,3 +108,17 @@ def test_image_pull_secrets_reach_the_pods():
     ev = evaluate("prod", {"workloads": {"imagePullSecrets": ["ghcr-pull"]}})
     for d in ev.of_type("kubernetes:apps/v1:Deployment"):
         assert d.inputs["spec"]["template"]["spec"]["imagePullSecrets"] == [{"name": "ghcr-pull"}]
+
+
+@pytest.mark.parametrize("git, context", [
+    ("https://github.com/mercari/mercari-microservices-example", "https://github.com/mercari/mercari-microservices-example.git#c"),
+    ("https://github.com/mercari/mercari-microservices-example/", "https://github.com/mercari/mercari-microservices-example.git#c"),
+    ("https://github.com/mercari/mercari-microservices-example.git",
+     "https://github.com/mercari/mercari-microservices-example.git#c"),
+])
+def test_a_git_context_is_one_buildkit_reads_as_git(git, context):
+    # BuildKit fetches an https URL without `.git` as a plain download (GitHub's HTML page).
+    from components.config.models import BuildSource
+    from components.resources.image_build import build_context
+
+    assert build_context(BuildSource(git=git, commit="c")) == context

@@ -8,7 +8,7 @@
 - `waitfor`: `pulumi.com/waitFor` evaluated as the Kubernetes provider evaluates it.
 - `chart_render`, `chart_check`, `checkov`, `pack`: `make chart-check` (charts rendered with the
   program's values, then schema, unread values, validators, the policy pack, wiring, waits).
-- `explain`, `explain_facts`: `make explain`, a change in mesh terms.
+- `explain`, `explain_facts`: `make explain`, a change in mesh terms; `validate`: `make validate`, every stack file.
 - `reference`, `perf_tables`: the README's generated sections (`make docs`): configuration reference,
   code map, and the performance tables from `benchmarks/results.json`.
 - `e2e/`: `make e2e-local`, the real Pulumi CLI and providers against a local control plane and istiod.

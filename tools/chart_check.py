@@ -29,6 +29,10 @@ CONFIG_DUMPS = {"kiali-server": ("templates/configmap.yaml",)}
 the program reading that ConfigMap (Kiali), uses it."""
 
 
+HOW_TO_PROVIDE = ("set CHARTS_DIR to a directory of <chart>-<version>/ chart sources "
+                  "(`python -m tools.e2e.pull_charts DIR` fills one where the chart repositories are reachable)")
+
+
 @dataclass(frozen=True)
 class Expect:
     """An object the program wires to: kind and name, the ports it must have, labels its pods carry."""
@@ -285,6 +289,27 @@ def check_stack(stack: str, charts_dir: Optional[Path], kiali_keys: Optional[dic
     return rendered
 
 
+def sources(stacks: Iterable[str], charts_dir: Optional[Path]) -> tuple[dict[tuple[str, str], Path], list[str]]:
+    """Every chart the stacks install, located (in CHARTS_DIR, or pulled): the paths found, and one line
+    per chart that could not be had, so a missing chart is named before anything is checked."""
+    found: dict[tuple[str, str], Path] = {}
+    missing: list[str] = []
+    for stack in stacks:
+        for chart in evaluate(stack).charts().values():
+            inputs = chart.inputs
+            name, version = str(inputs["chart"]), str(inputs["version"])
+            repo = (inputs.get("repositoryOpts") or {}).get("repo")
+            if (name, version) in found or any(line.startswith(f"{name} {version}:") for line in missing):
+                continue
+            try:
+                found[(name, version)] = cr.chart_source(name, version, repo, charts_dir)
+            except Exception as err:  # noqa: BLE001 - each chart that cannot be had is one line
+                reason = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
+                where = f"not in {charts_dir}" if charts_dir else f"could not be pulled from {repo}: {reason}"
+                missing.append(f"{name} {version}: {where}")
+    return found, missing
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stack", action="append", choices=STACKS, help="default: every stack")
@@ -294,6 +319,15 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--no-checkov", action="store_true", help="skip checkov (faster)")
     args = parser.parse_args(argv)
     keys = json.loads(args.kiali_keys.read_text())["tree"] if args.kiali_keys.is_file() else None
+    if args.charts_dir is not None and not args.charts_dir.is_dir():
+        print(f"chart-check: CHARTS_DIR {args.charts_dir} is not a directory; {HOW_TO_PROVIDE}")
+        return 2
+    _, missing = sources(args.stack or STACKS, args.charts_dir)
+    if missing:
+        for line in missing:
+            print(f"chart-check: missing chart {line}")
+        print(f"chart-check: {len(missing)} chart(s) missing; {HOW_TO_PROVIDE}")
+        return 2
     report = Report()
     scanner = None if args.no_checkov else args.checkov or checkov.binary()
     for stack in args.stack or STACKS:

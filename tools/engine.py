@@ -165,9 +165,46 @@ class Evaluation:
         return [r for r in self.resources if ".istio.io/" in r.type]
 
 
+class StackFileError(ValueError):
+    """A stack file the Pulumi CLI would refuse: one line naming the file, the line and the problem."""
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """YAML as the Pulumi CLI reads a stack file: a key defined twice in one mapping is an error
+    (the CLI's YAML library refuses it), not the last value silently winning."""
+
+
+def _mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(None, None, f"key {key!r} is defined twice", key_node.start_mark)
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+
+
+def read_stack_file(path: Path) -> dict[str, Any]:
+    """A stack file's document, or StackFileError naming the file and line (tabs, duplicate keys, syntax)."""
+    try:
+        doc = yaml.load(path.read_text(), Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = f"{path.name}:{mark.line + 1}" if mark else path.name
+        raise StackFileError(f"{where}: {err.problem or err.context}") from None
+    except OSError as err:
+        raise StackFileError(f"{path}: {err.strerror}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("config") or {}, dict):
+        raise StackFileError(f"{path.name}: expected a mapping with a `config:` mapping")
+    return doc
+
+
 def stack_config(stack: str, root: Path = ROOT) -> dict[str, Any]:
     """The `config:` section of stacks/Pulumi.<stack>.yaml, namespace stripped, values decoded."""
-    doc = yaml.safe_load((root / "stacks" / f"Pulumi.{stack}.yaml").read_text())
+    doc = read_stack_file(root / "stacks" / f"Pulumi.{stack}.yaml")
     return {k.partition(":")[2]: v for k, v in (doc.get("config") or {}).items()}
 
 

@@ -152,14 +152,22 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     with tempfile.TemporaryDirectory() as tmp:
         worktree = Path(tmp) / "base"
-        subprocess.run(["git", "worktree", "add", "--detach", str(worktree), base_ref], cwd=ROOT, check=True,
-                       capture_output=True)
+        added = subprocess.run(["git", "worktree", "add", "--detach", str(worktree), base_ref], cwd=ROOT,
+                               capture_output=True, text=True)
+        if added.returncode != 0:
+            print(f"explain: cannot check out {base_ref!r}: {(added.stderr.strip().splitlines() or ['git failed'])[-1]}",
+                  file=sys.stderr)
+            return 2
         try:
             base = _snapshot(worktree)
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(worktree)], cwd=ROOT, capture_output=True)
-    print(report(base, _snapshot(ROOT)))
-    return 0
+    head = _snapshot(ROOT)
+    print(report(base, head))
+    broken = {stack: s["error"] for stack, s in head.items() if s.get("error")}
+    for stack, error in broken.items():
+        print(f"explain: stack {stack} does not evaluate: {error.splitlines()[0]}", file=sys.stderr)
+    return 1 if broken else 0
 
 
 if __name__ == "__main__":

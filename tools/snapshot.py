@@ -42,7 +42,13 @@ def snapshot(ev: Any) -> dict[str, Any]:
 def snapshot_all(root: Path) -> dict[str, Any]:
     engine = _engine()
     sys.path.insert(0, str(root))
-    return {s: snapshot(engine.attempt(s, root=root)) for s in engine.STACKS}
+    out = {}
+    for stack in engine.STACKS:
+        try:
+            out[stack] = snapshot(engine.attempt(stack, root=root))
+        except engine.StackFileError as err:  # a stack file the CLI would refuse: said, not a traceback
+            out[stack] = {"error": str(err), "resources": [], "outputs": {}, "secret_outputs": []}
+    return out
 
 
 if __name__ == "__main__":

@@ -41,8 +41,16 @@ def dockerfile_location(build: BuildSource, service: topo.Service) -> str:
 
 
 def build_context(build: BuildSource) -> str:
-    """BuildKit context: `<git url>#<commit>` (pinned) or the local checkout."""
-    return f"{build.git}#{build.commit}" if build.git else str(build.checkout)
+    """BuildKit context: `<git url>#<commit>` (pinned) or the local checkout. BuildKit reads an
+    HTTP(S) URL as a git repository only when it ends in `.git`; otherwise it downloads the page
+    as the context (GitHub's HTML) and the first COPY fails."""
+    # Ref: https://github.com/moby/buildkit/blob/v0.23.0/util/gitutil/git_ref.go (ParseGitRef: .git suffix)
+    if not build.git:
+        return str(build.checkout)
+    url = build.git
+    if url.startswith(("https://", "http://")) and not url.removesuffix("/").endswith(".git"):
+        url = url.removesuffix("/") + ".git"
+    return f"{url}#{build.commit}"
 
 
 @dataclass(frozen=True, kw_only=True)

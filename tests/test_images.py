@@ -20,7 +20,7 @@ def test_dev_builds_one_image_per_service_from_the_pinned_commit(dev):
     builds = {r.name.removesuffix("-image-image"): r.inputs for r in dev.of_type(IMAGE)}
     assert set(builds) == {"gateway", "authority", "catalog", "customer", "item", "db"}
     for name, b in builds.items():
-        assert b["context"]["location"] == f"https://github.com/mercari/mercari-microservices-example.git#{COMMIT}"  # BuildKit: .git
+        assert b["context"]["location"] == f"https://github.com/mercari/mercari-microservices-example.git#{COMMIT}"
         assert b["push"] is False and len(b["exports"]) == 1 and "docker" in b["exports"][0]
         assert b["buildOnPreview"] is False  # a preview never builds
         assert b["tags"] == [f"mercari/mercari-microservices-example/{name}:git-{COMMIT[:12]}"]

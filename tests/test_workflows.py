@@ -116,3 +116,13 @@ def test_pull_requests_run_the_local_e2e_without_secrets_and_keep_its_logs():
     assert any("tools.e2e.pull_charts" in r for r in runs) and any("make e2e-local CHARTS_DIR=" in r for r in runs)
     assert any(s.get("uses", "").startswith("actions/cache") and ".cache/e2e/bin" in s["with"]["path"] for s in job["steps"])
     assert job["steps"][-1]["if"] == "failure()"
+
+
+def test_e2e_runs_of_different_triggers_never_cancel_each_other_and_logs_come_before_teardown():
+    wf = yaml.safe_load((ROOT / ".github" / "workflows" / "e2e.yml").read_text())
+    group = wf["concurrency"]["group"]
+    assert "github.event_name" in group and "github.workflow" in group
+    assert wf["concurrency"]["cancel-in-progress"] == "${{ github.event_name == 'pull_request' }}"
+    names = [s.get("name", "") for s in wf["jobs"]["e2e"]["steps"]]
+    logs = next(i for i, n in enumerate(names) if n.startswith("Logs on failure"))
+    assert logs < names.index("Destroy") < names.index("Delete the cluster")

@@ -126,3 +126,9 @@ def test_e2e_runs_of_different_triggers_never_cancel_each_other_and_logs_come_be
     names = [s.get("name", "") for s in wf["jobs"]["e2e"]["steps"]]
     logs = next(i for i, n in enumerate(names) if n.startswith("Logs on failure"))
     assert logs < names.index("Destroy") < names.index("Delete the cluster")
+
+
+def test_the_first_run_creates_the_stack_rather_than_failing_to_select_it():
+    wf = yaml.safe_load((ROOT / ".github" / "workflows" / "pulumi.yml").read_text())
+    steps = [s for job in wf["jobs"].values() for s in job["steps"] if str(s.get("uses", "")).startswith("pulumi/actions")]
+    assert steps and all(s["with"].get("upsert") is True for s in steps)

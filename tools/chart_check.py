@@ -22,8 +22,9 @@ from tools import chart_render as cr
 from tools import checkov, pack, waitfor
 from tools.engine import ROOT, STACKS, Evaluation, _ints, evaluate, stack_config
 
-KIALI_KEYS = ROOT.parent / "shared" / "facts" / "kiali-v2.20.0-config-keys.json"
-"""Every key the Kiali server reads (extracted from kiali/kiali config.go at v2.20.0)."""
+KIALI_KEYS = ROOT / "tools" / "facts" / "kiali-v2.27.0-config-keys.json"
+"""Every key the Kiali server reads at the pinned version (`python -m tools.kiali_keys`, from kiali/kiali's
+config structs at that tag); a test keeps its version the pinned chart's."""
 CONFIG_DUMPS = {"kiali-server": ("templates/configmap.yaml",)}
 """Templates that copy all values into a ConfigMap: a key counts as read only if another template, or
 the program reading that ConfigMap (Kiali), uses it."""

@@ -211,7 +211,8 @@ class KialiAuth(Strict):
 
 class KialiConfig(Strict):
     enabled: bool = Field(True, description="Install Kiali (needs Prometheus).")
-    chart_version: SemVer = Field("2.20.0", description="`kiali-server` chart.")
+    # Kiali 2.27.0 is the release Istio 1.31's own addons ship (istio/istio samples/addons/kiali.yaml).
+    chart_version: SemVer = Field("2.27.0", description="`kiali-server` chart.")
     auth: KialiAuth = KialiAuth()
     view_only: bool = Field(False, description="Kiali can only read the mesh.")
     host: Optional[Hostname] = Field(None, description="Expose through the ingress gateway at this host name.")

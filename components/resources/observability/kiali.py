@@ -21,7 +21,7 @@ FULLNAME = "kiali"
 PORT = 20001
 WEB_ROOT = "/kiali"
 SIGNING_KEY_BYTES = 32  # Kiali accepts 16, 24 or 32.
-# Ref: https://github.com/kiali/kiali/blob/v2.20.0/config/config.go (overrideSecretsDir, SecretFile*,
+# Ref: https://github.com/kiali/kiali/blob/v2.27.0/config/config.go (overrideSecretsDir, SecretFile*,
 # OidcClientSecretFile): /kiali-override-secrets/<name>/value.txt replaces the ConfigMap value at load;
 # the OIDC client secret is read from /kiali-secret/oidc-secret (the chart mounts deployment.secret_name there).
 OVERRIDES = "/kiali-override-secrets"
@@ -96,7 +96,7 @@ def values(cfg: KialiConfig, *, prometheus_url: pulumi.Input[str], tracing: Opti
     if grafana is not None:
         grafana_values.update({"internal_url": grafana.internal, "external_url": grafana.external})
         if grafana.dashboards:
-            # Ref: https://github.com/kiali/kiali/blob/v2.20.0/config/config.go (GrafanaConfig.Dashboards)
+            # Ref: https://github.com/kiali/kiali/blob/v2.27.0/config/config.go (GrafanaConfig.Dashboards)
             grafana_values["dashboards"] = [{"name": title} for title in grafana.dashboards]
     if grafana is not None and grafana_password:
         grafana_values["auth"] = {"type": "basic", "username": "admin",
@@ -104,7 +104,7 @@ def values(cfg: KialiConfig, *, prometheus_url: pulumi.Input[str], tracing: Opti
     return {
         "auth": auth_values(cfg),
         "deployment": {
-            # Ref: https://github.com/kiali/helm-charts/blob/v2.20.0/kiali-server/templates/_helpers.tpl
+            # Ref: https://github.com/kiali/helm-charts/blob/v2.27.0/kiali-server/templates/_helpers.tpl
             # (kiali-server.fullname is deployment.instance_name; nameOverride/fullnameOverride are not read)
             "instance_name": FULLNAME,
             "cluster_wide_access": True,
@@ -116,7 +116,7 @@ def values(cfg: KialiConfig, *, prometheus_url: pulumi.Input[str], tracing: Opti
             "secret_name": OIDC_SECRET,
             # The program declares NetworkPolicy `kiali` itself (ingress only); the chart's own, on by
             # default under the same name, admits 20001 and 9090 from anywhere (and the second create fails).
-            # Ref: https://github.com/kiali/helm-charts/blob/v2.20.0/kiali-server/templates/networkpolicy.yaml
+            # Ref: https://github.com/kiali/helm-charts/blob/v2.27.0/kiali-server/templates/networkpolicy.yaml
             "network_policy": {"enabled": False},
         },
         "external_services": {
@@ -126,7 +126,7 @@ def values(cfg: KialiConfig, *, prometheus_url: pulumi.Input[str], tracing: Opti
         },
         # Non-empty, so the chart does not generate a new random key on every render; the mounted
         # file replaces it when Kiali loads its config.
-        # Ref: https://github.com/kiali/helm-charts/blob/v2.20.0/kiali-server/templates/_helpers.tpl
+        # Ref: https://github.com/kiali/helm-charts/blob/v2.27.0/kiali-server/templates/_helpers.tpl
         "login_token": {"signing_key": FROM_FILE.format(name=SIGNING_KEY_SECRET)},
         "server": {"port": PORT, "web_root": WEB_ROOT},
     }

@@ -181,3 +181,16 @@ def test_missing_charts_are_named_one_line_each_before_anything_runs(tmp_path, c
     assert out[-1].startswith("chart-check: 8 chart(s) missing; set CHARTS_DIR")
     assert cc.main(["--charts-dir", str(tmp_path / "nope")]) == 2
     assert "is not a directory" in capsys.readouterr().out
+
+
+def test_two_entries_under_one_key_of_a_keyed_list_are_found():
+    # kiali-server 2.27 mounts `secret:` values itself; the program's own mounts of them made two
+    # volumeMounts at one path, which server-side apply refuses (make e2e-local).
+    mount = {"name": "a", "mountPath": "/kiali-override-secrets/login-token-signing-key"}
+    pod = {"containers": [{"name": "kiali", "volumeMounts": [mount, {**mount, "name": "b"}],
+                           "ports": [{"containerPort": 20001}, {"containerPort": 20001, "protocol": "UDP"}]}],
+           "volumes": [{"name": "a"}, {"name": "a"}]}
+    deployment = {"kind": "Deployment", "metadata": {"name": "kiali"}, "spec": {"template": {"spec": pod}}}
+    assert cc.duplicate_list_keys([deployment]) == [
+        "Deployment kiali: two volumes named a",
+        "Deployment kiali: container kiali has two volumeMounts at /kiali-override-secrets/login-token-signing-key"]

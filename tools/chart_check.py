@@ -172,6 +172,39 @@ def read_back_drift(objects: list[dict[str, Any]]) -> list[str]:
             for o in objects if o.get("kind") in ("Role", "ClusterRole") and o.get("rules") == []]
 
 
+# Lists the API server keys by a field: server-side apply refuses two entries with one key
+# ("duplicate entries for key"), which no schema check sees (found by make e2e-local on Kiali 2.27).
+# Ref: https://github.com/kubernetes/api/blob/v0.36.3/core/v1/types.go (+listType=map, +listMapKey)
+POD_LIST_KEYS: dict[str, tuple[str, ...]] = {"containers": ("name",), "initContainers": ("name",), "volumes": ("name",)}
+CONTAINER_LIST_KEYS: dict[str, tuple[str, ...]] = {"volumeMounts": ("mountPath",), "env": ("name",), "ports": ("containerPort", "protocol")}
+
+
+def _duplicates(items: list[Any], fields: tuple[str, ...]) -> list[str]:
+    seen, out = set(), []
+    for item in items:
+        key = tuple(str(item.get(f, "TCP" if f == "protocol" else "")) for f in fields)
+        if key in seen:
+            out.append("/".join(key))
+        seen.add(key)
+    return out
+
+
+def duplicate_list_keys(objects: list[dict[str, Any]]) -> list[str]:
+    """Pod templates with two entries under one key in a list the API server keys (containers, volumes,
+    volumeMounts, env, ports): the create fails."""
+    out = []
+    for obj in objects:
+        pod = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
+        where = f"{obj.get('kind')} {obj.get('metadata', {}).get('name')}"
+        for name, keys in POD_LIST_KEYS.items():
+            out += [f"{where}: two {name} named {d}" for d in _duplicates(pod.get(name) or [], keys)]
+        for c in [*(pod.get("initContainers") or []), *(pod.get("containers") or [])]:
+            for name, keys in CONTAINER_LIST_KEYS.items():
+                out += [f"{where}: container {c.get('name')} has two {name} at {d}"
+                        for d in _duplicates(c.get(name) or [], keys)]
+    return out
+
+
 def identity(obj: dict[str, Any]) -> tuple[str, str, str, str]:
     """(API group, kind, namespace, name): what the API server keys an object by, in any version."""
     api = str(obj.get("apiVersion", ""))
@@ -265,6 +298,7 @@ def check_release(stack: str, release: str, chart: dict[str, Any], source: Path,
     report.add(stack, release, "wiring", wiring_problems(objects, expects))
     report.add(stack, release, "waitFor", wait_problems(chart_name, objects))
     report.add(stack, release, "read-back drift", read_back_drift(objects))
+    report.add(stack, release, "duplicate list keys", duplicate_list_keys(objects))
     return objects
 
 

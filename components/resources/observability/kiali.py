@@ -21,10 +21,10 @@ FULLNAME = "kiali"
 PORT = 20001
 WEB_ROOT = "/kiali"
 SIGNING_KEY_BYTES = 32  # Kiali accepts 16, 24 or 32.
-# Ref: https://github.com/kiali/kiali/blob/v2.27.0/config/config.go (overrideSecretsDir, SecretFile*,
-# OidcClientSecretFile): /kiali-override-secrets/<name>/value.txt replaces the ConfigMap value at load;
-# the OIDC client secret is read from /kiali-secret/oidc-secret (the chart mounts deployment.secret_name there).
-OVERRIDES = "/kiali-override-secrets"
+# Ref: https://github.com/kiali/kiali/blob/v2.27.0/config/config.go (SecretFile*, oidcClientSecretFile):
+# /kiali-override-secrets/<name>/value.txt replaces the ConfigMap value at load (the chart mounts each
+# `secret:<name>:<key>` value there); the OIDC client secret is read from /kiali-secret/oidc-secret
+# (the chart mounts deployment.secret_name there).
 SIGNING_KEY_SECRET = "kiali-signing-key"
 GRAFANA_SECRET = "kiali-grafana-password"
 OIDC_SECRET = "kiali-oidc"
@@ -77,14 +77,6 @@ def auth_values(cfg: KialiConfig) -> dict[str, Any]:
     return auth
 
 
-def custom_secrets(grafana_password: bool) -> list[dict[str, str]]:
-    """Secrets the chart mounts where Kiali reads credentials."""
-    mounts = [{"name": SIGNING_KEY_SECRET, "mount": f"{OVERRIDES}/login-token-signing-key"}]
-    if grafana_password:
-        mounts.append({"name": GRAFANA_SECRET, "mount": f"{OVERRIDES}/grafana-password"})
-    return mounts
-
-
 def values(cfg: KialiConfig, *, prometheus_url: pulumi.Input[str], tracing: Optional[Link],
            grafana: Optional[Link], grafana_password: bool) -> dict[str, Any]:
     """Chart values. Tracing is enabled only with a real backend: Kiali will not start otherwise."""
@@ -110,7 +102,11 @@ def values(cfg: KialiConfig, *, prometheus_url: pulumi.Input[str], tracing: Opti
             "cluster_wide_access": True,
             "view_only_mode": cfg.view_only,
             "resources": cfg.resources.manifest(),
-            "custom_secrets": custom_secrets(grafana_password),
+            # No custom_secrets: the chart mounts every `secret:<name>:<key>` value (the signing key,
+            # Grafana's password) under /kiali-override-secrets/ itself; mounting them again made two
+            # volumeMounts with one mountPath, which the API server refuses (found by make e2e-local).
+            # Ref: https://github.com/kiali/helm-charts/blob/v2.27.0/kiali-server/templates/_helpers.tpl
+            # (kiali-server.credential-secrets)
             # Ref: kiali-server templates/deployment.yaml: this replaces the chart's container context.
             "security_context": RESTRICTED_CONTAINER,
             "secret_name": OIDC_SECRET,

@@ -176,7 +176,8 @@ def read_back_drift(objects: list[dict[str, Any]]) -> list[str]:
 # ("duplicate entries for key"), which no schema check sees (found by make e2e-local on Kiali 2.27).
 # Ref: https://github.com/kubernetes/api/blob/v0.36.3/core/v1/types.go (+listType=map, +listMapKey)
 POD_LIST_KEYS: dict[str, tuple[str, ...]] = {"containers": ("name",), "initContainers": ("name",), "volumes": ("name",)}
-CONTAINER_LIST_KEYS: dict[str, tuple[str, ...]] = {"volumeMounts": ("mountPath",), "env": ("name",), "ports": ("containerPort", "protocol")}
+CONTAINER_LIST_KEYS: dict[str, tuple[str, ...]] = {"volumeMounts": ("mountPath",), "env": ("name",),
+                                                    "ports": ("containerPort", "protocol")}
 
 
 def _duplicates(items: list[Any], fields: tuple[str, ...]) -> list[str]:

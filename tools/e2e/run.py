@@ -30,6 +30,8 @@ REPO = Path(__file__).resolve().parents[2]
 STACK = "e2e"
 PROD_STACK = "e2e-prod"
 RENDER_STACK = "e2e-render"
+RENDER_OTHERS = {"e2e-render-dev": "dev", "e2e-render-prod": "prod"}
+"""Render mode for the other two stacks' configs too (no cluster: nothing is applied)."""
 BASE_STACK = "staging"
 PASSPHRASE = "e2e-local-only"
 REFUSES_INVALID = "istiod's validating webhook refuses an invalid resource"
@@ -338,9 +340,10 @@ def inside(args: argparse.Namespace) -> int:
         istio_version = subprocess.run([str(layout.bin / "pilot-discovery"), "version", "-s"], capture_output=True,
                                        text=True).stdout.split()[-1]  # "client version: 1.31.0"
         have = stack.available(Path(args.charts_dir))
-        for name, base in ((STACK, BASE_STACK), (PROD_STACK, "prod"), (RENDER_STACK, BASE_STACK)):
+        for name, base in ((STACK, BASE_STACK), (PROD_STACK, "prod"), (RENDER_STACK, BASE_STACK),
+                           *RENDER_OTHERS.items()):
             subs = stack.substitutions(pinned_charts(base), have)
-            if name != RENDER_STACK:
+            if name in (STACK, PROD_STACK):
                 for chart, (pin, used) in subs.items():
                     print(f"adapted {name}: {chart} {pin} is not in CHARTS_DIR; using {used}")
             stack.write_stack(REPO, name, base, mirror=url, context="admin", kubernetes_version=minor,
@@ -350,7 +353,7 @@ def inside(args: argparse.Namespace) -> int:
         stack.write_policy(REPO, layout.run, "prod", url)
         run.pulumi("login", "login", f"file://{layout.run / 'state'}")
         (layout.run / "state").mkdir(exist_ok=True)
-        for name in (STACK, PROD_STACK, RENDER_STACK):
+        for name in (STACK, PROD_STACK, RENDER_STACK, *RENDER_OTHERS):
             run.pulumi(f"init-{name}", "stack", "init", name)
         kubelet = IstiodKubelet(run)
         before = snapshot(run)
@@ -397,7 +400,7 @@ def inside(args: argparse.Namespace) -> int:
         if not args.keep and run.plane:
             run.plane.stop()
         stop_repo()
-        for name in (STACK, PROD_STACK, RENDER_STACK):
+        for name in (STACK, PROD_STACK, RENDER_STACK, *RENDER_OTHERS):
             (REPO / "stacks" / f"Pulumi.{name}.yaml").unlink(missing_ok=True)
     return finish(run, args)
 
@@ -436,15 +439,21 @@ def pinned_charts(base_stack: str) -> dict[str, str]:
 
 
 def check_render(run: Run, applied: list[checks.Key]) -> None:
-    """Render mode with the real engine (no cluster) for the e2e config: the same objects as `up` made."""
-    out = run.layout.run / "rendered"
-    run.pulumi("render-config", "config", "set", "--stack", RENDER_STACK, "--path", "mesh:kubernetes.renderYamlTo",
-               str(out))
-    ok, tail = run.pulumi("render", "up", "--stack", RENDER_STACK, "--yes", "--skip-preview")
-    if not run.results.add("render mode with the real engine", ok, outcome(run, "render", ok, tail)):
-        return
+    """Render mode with the real engine (no cluster) for every stack's config; the e2e config's
+    manifests are the objects `up` made."""
     import yaml
-    rendered = [doc for f in sorted(out.rglob("*.yaml")) for doc in yaml.safe_load_all(f.read_text()) if doc]
+
+    outs = {}
+    for name, base in ((RENDER_STACK, BASE_STACK), *RENDER_OTHERS.items()):
+        out = outs[base] = run.layout.run / "rendered" / base
+        run.pulumi(f"render-config-{base}", "config", "set", "--stack", name, "--path",
+                   "mesh:kubernetes.renderYamlTo", str(out))
+        ok, tail = run.pulumi(f"render-{base}", "up", "--stack", name, "--yes", "--skip-preview")
+        if not run.results.add(f"render mode with the real engine ({base}'s config)", ok,
+                               outcome(run, f"render-{base}", ok, tail)):
+            return
+    rendered = [doc for f in sorted(outs[BASE_STACK].rglob("*.yaml")) for doc in yaml.safe_load_all(f.read_text())
+                if doc]
     names = {(k[1], k[2], k[3]) for k in map(checks.key, rendered)}
     made = {(k[1], k[2], k[3]) for k in applied}
     missing = sorted(names - made)

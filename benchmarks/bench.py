@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
 from tools import perf_tables  # noqa: E402
+from tools.engine import STACKS  # noqa: E402
 from tools.perf_tables import machine  # noqa: E402
 
 SIZES = (6, 50, 200, 500)
@@ -104,7 +105,7 @@ def measure_one(kind: str, arg: str, trace: bool) -> dict[str, Any]:
     elif kind == "stack":
         count = run_program(None, arg)
     elif kind == "share":
-        stack = arg if arg in ("dev", "staging", "prod") else "dev"
+        stack = arg if arg in STACKS else "dev"
         return {"share": own_share(None if arg == stack else int(arg), stack)}
     else:
         count = run_floor(int(arg))
@@ -167,7 +168,7 @@ def main(write: bool = False) -> int:
     print(f"machine: {machine()}")
     print(f"method: median of {REPEATS} fresh subprocesses per point; mock engine; tracemalloc peak")
     stacks = {}
-    for stack in ("dev", "staging", "prod"):
+    for stack in STACKS:
         prog = measure("stack", stack)
         floor = measure("floor", prog["resources"])
         share = measure_one("share", stack, trace=False)["share"]
@@ -185,7 +186,7 @@ def main(write: bool = False) -> int:
     from tools.engine import evaluate
     from tools.waits import longest_wait_chain
 
-    waits = {stack: longest_wait_chain(evaluate(stack)) for stack in ("dev", "staging", "prod")}
+    waits = {stack: longest_wait_chain(evaluate(stack)) for stack in STACKS}
     explain_runs = []
     for _ in range(REPEATS):
         start = time.perf_counter()

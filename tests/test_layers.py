@@ -66,3 +66,10 @@ def test_the_program_never_imports_the_tools():
     assert [f"{m} -> {d}" for m, deps in GRAPH.items() for d in deps if d.startswith("tools")] == []
     assert not any("tools" in line for p in FILES for line in p.read_text().splitlines()
                    if line.strip().startswith(("import tools", "from tools")))
+
+
+def test_the_tools_stacks_are_the_programs_environments():
+    from components.config.models import ENVIRONMENTS
+    from tools.engine import STACKS
+
+    assert STACKS == ENVIRONMENTS

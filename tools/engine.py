@@ -29,6 +29,9 @@ SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 ROOT = Path(__file__).resolve().parents[1]
 MAIN = ROOT / "__main__.py"
 STACKS = ("dev", "staging", "prod")
+"""The stacks this repository keeps, one per environment (components.config.models.ENVIRONMENTS; the
+engine imports nothing of the program at import time, so it can evaluate another checkout, and a
+test keeps the two equal)."""
 
 
 @dataclass

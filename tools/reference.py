@@ -16,11 +16,11 @@ from typing import Any, Union
 import yaml
 from pydantic import BaseModel
 
-from components.config.models import NAMESPACE, StackConfig
+from components.config.models import ENVIRONMENTS, NAMESPACE, StackConfig
 from components.vocab.fields import Rule
 from tools import perf_tables
 
-STACKS = ("dev", "staging", "prod")
+STACKS = ENVIRONMENTS
 _ROOT = Path(__file__).resolve().parents[1]
 _SKIP = {"topology"}  # a structured list; documented in its own README section
 

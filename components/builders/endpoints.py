@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from components.vocab.istio import service_host
+
 
 @dataclass(frozen=True)
 class Endpoint:
-    """A Service the chart creates: name, namespace, port and URL scheme."""
+    """A Service the chart creates: name, namespace, port and the URL path its UI is served under."""
 
     service: str
     namespace: str
@@ -16,7 +18,7 @@ class Endpoint:
 
     @property
     def host(self) -> str:
-        return f"{self.service}.{self.namespace}.svc.cluster.local"
+        return service_host(self.service, self.namespace)
 
     @property
     def url(self) -> str:

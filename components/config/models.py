@@ -44,6 +44,8 @@ NAMESPACE = "mesh"
 """Config namespace: every key is `mesh:<section>` (the Pulumi project name)."""
 
 ENVIRONMENTS = ("dev", "staging", "prod")
+OBSERVABILITY_NAMESPACE = "observability"
+"""The addons' namespace unless `mesh:observability.namespace` says otherwise."""
 
 GITHUB = re.compile(r"https://github\.com/([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+?)(\.git)?", re.ASCII)
 """A GitHub repository URL; group 1 is owner/repo."""
@@ -220,7 +222,7 @@ class KialiConfig(Strict):
 
 
 class ObservabilityConfig(Strict):
-    namespace: DnsLabel = Field("observability", description="Namespace of the addons (no injection).")
+    namespace: DnsLabel = Field(OBSERVABILITY_NAMESPACE, description="Namespace of the addons (no injection).")
     prometheus: PrometheusConfig = PrometheusConfig()
     jaeger: JaegerConfig = JaegerConfig()
     grafana: GrafanaConfig = GrafanaConfig()

@@ -12,11 +12,12 @@ from components.builders import network_policies as np
 from components.builders.istio_values import RESTART_HASH_ANNOTATION
 from components.builders.manifests import custom_resource, network_policies
 from components.builders.security import RESTRICTED_CONTAINER
-from components.config.models import IngressConfig
+from components.config.models import OBSERVABILITY_NAMESPACE, IngressConfig
 from components.plan import Caller
 from components.resources.charts import ISTIO_REPO, ChartSource, Mirror, install
 from components.resources.istio import DataPlane
 from components.vocab import topology as topo
+from components.vocab.istio import service_host
 
 RELEASE = "istio-ingress"
 GATEWAY_NAME = "public"
@@ -46,7 +47,7 @@ class IngressArgs:
     """The main istiod revision: the gateway's pods are injected by it and roll with its hash."""
     routes: tuple[Route, ...] = ()
     """Extra hosts (dashboards) served by the same Gateway."""
-    scrapers: tuple[str, ...] = ("observability",)
+    scrapers: tuple[str, ...] = (OBSERVABILITY_NAMESPACE,)
     """Namespaces (or CIDRs) allowed to scrape the gateway's proxy metrics."""
     chart_mirror: Optional[Mirror] = None
 
@@ -177,7 +178,7 @@ def _route(name: str, namespace: str, hosts: list[str], destination: str, port: 
 
 def virtual_service(cfg: IngressConfig, namespace: str, service: topo.Service) -> dict[str, Any]:
     """Route `/` to the public service's HTTP port."""
-    return _route(service.name, namespace, list(cfg.hosts), f"{service.name}.{service.name}.svc.cluster.local",
+    return _route(service.name, namespace, list(cfg.hosts), service_host(service.name, service.name),
                   service.port("http"))
 
 
@@ -224,4 +225,4 @@ class IngressGateway(pulumi.ComponentResource):
             custom_resource(f"{name}-route-{route.name}", route_virtual_service(route, cfg.namespace), cr_opts)
         self.identity = identity(cfg)
         self.register_outputs({"namespace": self.namespace, "principal": self.identity.principal, "tls": self.tls,
-                               "service": f"{RELEASE}.{cfg.namespace}.svc.cluster.local"})
+                               "service": service_host(RELEASE, cfg.namespace)})

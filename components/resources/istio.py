@@ -13,7 +13,7 @@ from components.builders import istio_values as iv
 from components.builders import network_policies as np
 from components.builders.manifests import custom_resource, network_policies
 from components.builders.security import pod_security_labels
-from components.config.models import IstioConfig
+from components.config.models import OBSERVABILITY_NAMESPACE, IstioConfig
 from components.resources.charts import ISTIO_REPO, ChartSource, Mirror, install
 from components.vocab.istio import CNI_NAMESPACE, ROOT_NAMESPACE
 
@@ -26,9 +26,9 @@ class IstioControlPlaneArgs:
     """`mesh:charts.mirror`: fetch the Istio charts from here instead of upstream."""
     tracing: Optional[iv.TracingTarget] = None
     """The tracing backend's collector (its outputs); None = no tracing provider at all."""
-    scrapers: tuple[str, ...] = ("observability",)
+    scrapers: tuple[str, ...] = (OBSERVABILITY_NAMESPACE,)
     """Namespaces (or CIDRs) allowed to scrape istiod."""
-    observability_namespace: str = "observability"
+    observability_namespace: str = OBSERVABILITY_NAMESPACE
     """Where Kiali runs (it reads istiod's status)."""
     kubernetes_version: str = "1.36"
     """`mesh:kubernetes.version`: the Pod Security Admission labels pin the standard to it."""

@@ -11,8 +11,10 @@ import pulumi_kubernetes as k8s
 from components.builders import network_policies as np
 from components.builders import workload_specs as ws
 from components.builders.manifests import custom_resource, network_policies, typed
+from components.config.models import OBSERVABILITY_NAMESPACE
 from components.plan import ServicePlan
 from components.resources.istio import DataPlane
+from components.vocab.istio import service_host
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -21,7 +23,7 @@ class MicroserviceArgs:
     """The service, its pod settings and its callers, as `components.plan` resolved them."""
     mesh: DataPlane
     """Injection labels, restart hash and the readiness every pod must wait for."""
-    scrapers: tuple[str, ...] = ("observability",)
+    scrapers: tuple[str, ...] = (OBSERVABILITY_NAMESPACE,)
     """Namespaces (or CIDRs) allowed to scrape the proxy metrics ports: Prometheus'."""
     image: Optional[pulumi.Input[str]] = None
     """A built image (ImageBuild.ref) instead of the workload's registry image."""
@@ -79,6 +81,6 @@ class Microservice(pulumi.ComponentResource):
             custom_resource(f"{name}-authz-{role}", manifest, cr_opts)
 
         self.namespace = ns.metadata.name
-        self.address = service.metadata.name.apply(lambda n: f"{n}.{svc.name}.svc.cluster.local")
+        self.address = service.metadata.name.apply(lambda n: service_host(n, svc.name))
         self.register_outputs({"namespace": self.namespace, "address": self.address,
                                "image": args.image if args.image is not None else wl.image})

@@ -10,6 +10,15 @@ CNI_NAMESPACE = "istio-cni"
 TRUST_DOMAIN = "cluster.local"
 
 
+CLUSTER_DOMAIN = "cluster.local"
+"""Kubernetes' cluster DNS domain (Service names resolve under `<svc>.<ns>.svc.<domain>`)."""
+
+
+def service_host(service: str, namespace: str) -> str:
+    """A Service's in-cluster DNS name."""
+    return f"{service}.{namespace}.svc.{CLUSTER_DOMAIN}"
+
+
 def principal(namespace: str, service_account: str) -> str:
     """The SPIFFE identity Istio gives a workload's mTLS certificate (`<trust domain>/ns/<ns>/sa/<sa>`)."""
     # Ref: https://istio.io/latest/docs/reference/config/security/authorization-policy/#Source

@@ -15,7 +15,7 @@ from components.builders.istio_values import TracingTarget
 from components.builders.manifests import network_policies
 from components.builders.security import pod_security_labels
 from components.builders.slo import rule_files
-from components.config.models import IngressConfig, ObservabilityConfig
+from components.config.models import OBSERVABILITY_NAMESPACE, IngressConfig, ObservabilityConfig
 from components.plan import Objective
 from components.resources.charts import Mirror
 from components.resources.ingress import public_url
@@ -36,7 +36,7 @@ class ObservabilityArgs:
     """The call graph: the dashboards and SLO rules are built from it."""
     objectives: dict[str, Objective] = field(default_factory=dict)
     """Each service's objectives (components.plan.objectives)."""
-    scrapers: tuple[str, ...] = ("observability",)
+    scrapers: tuple[str, ...] = (OBSERVABILITY_NAMESPACE,)
     """Namespaces (or CIDRs) allowed to scrape metrics (Prometheus' own first)."""
     ingress: Optional[IngressConfig] = None
     """`mesh:ingress` when enabled: dashboards with a host are linked through it."""

@@ -1,13 +1,11 @@
-"""Declare a custom resource from a plain manifest dict (the form the pure builders return)."""
+"""Helpers for the manifests the pure builders return: the one content hash that rolls pods, and the
+cast that hands a plain manifest fragment to the SDK's typed inputs."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from typing import Any, cast
-
-import pulumi
-import pulumi_kubernetes as k8s
 
 
 def content_hash(material: Any) -> str:
@@ -23,21 +21,3 @@ def typed(manifest: dict[str, Any]) -> Any:
     the real schema with kubernetes-validate in strict mode, which is the stronger check.
     """
     return cast(Any, manifest)
-
-
-def network_policies(name: str, manifests: list[dict[str, Any]], opts: pulumi.ResourceOptions) -> None:
-    """Declare NetworkPolicies built by components.builders.network_policies, named `<name>-netpol-<policy>`."""
-    for m in manifests:
-        k8s.networking.v1.NetworkPolicy(f"{name}-netpol-{m['metadata']['name']}", metadata=m["metadata"],
-                                        spec=typed(m["spec"]), opts=opts)
-
-
-def custom_resource(name: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
-    return k8s.apiextensions.CustomResource(
-        name,
-        api_version=manifest["apiVersion"],
-        kind=manifest["kind"],
-        metadata=manifest["metadata"],
-        spec=manifest["spec"],
-        opts=opts,
-    )

@@ -10,11 +10,11 @@ import pulumi_kubernetes as k8s
 
 from components.builders import network_policies as np
 from components.builders.istio_values import RESTART_HASH_ANNOTATION
-from components.builders.manifests import custom_resource, network_policies
 from components.builders.security import RESTRICTED_CONTAINER
 from components.config.models import OBSERVABILITY_NAMESPACE, IngressConfig
 from components.plan import Caller
 from components.resources.charts import ISTIO_REPO, ChartSource, Mirror, install
+from components.resources.declare import declare_custom_resource, declare_network_policies
 from components.resources.istio import DataPlane
 from components.vocab import topology as topo
 from components.vocab.istio import service_host
@@ -213,16 +213,16 @@ class IngressGateway(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, *mesh.ready]),
         )
         cr_opts = pulumi.ResourceOptions(parent=self, depends_on=[ns, chart, *mesh.crds, *mesh.ready])
-        custom_resource(f"{name}-gateway", gateway(cfg, cfg.namespace, args.routes), cr_opts)
+        declare_custom_resource(f"{name}-gateway", gateway(cfg, cfg.namespace, args.routes), cr_opts)
         if cfg.tls is not None and cfg.tls.cert_manager is not None:
-            custom_resource(f"{name}-certificate", certificate(cfg, cfg.namespace, args.routes),
+            declare_custom_resource(f"{name}-certificate", certificate(cfg, cfg.namespace, args.routes),
                             pulumi.ResourceOptions(parent=self, depends_on=[ns]))
         self.tls = tls_status(cfg, args.routes)
-        network_policies(name, np.ingress_gateway(cfg.namespace, args.scrapers),
+        declare_network_policies(name, np.ingress_gateway(cfg.namespace, args.scrapers),
                          pulumi.ResourceOptions(parent=self, depends_on=[ns]))
-        custom_resource(f"{name}-route", virtual_service(cfg, cfg.namespace, args.public_service), cr_opts)
+        declare_custom_resource(f"{name}-route", virtual_service(cfg, cfg.namespace, args.public_service), cr_opts)
         for route in args.routes:
-            custom_resource(f"{name}-route-{route.name}", route_virtual_service(route, cfg.namespace), cr_opts)
+            declare_custom_resource(f"{name}-route-{route.name}", route_virtual_service(route, cfg.namespace), cr_opts)
         self.identity = identity(cfg)
         self.register_outputs({"namespace": self.namespace, "principal": self.identity.principal, "tls": self.tls,
                                "service": service_host(RELEASE, cfg.namespace)})

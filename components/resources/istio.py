@@ -11,10 +11,10 @@ from pulumi_kubernetes.helm.v4 import Chart
 
 from components.builders import istio_values as iv
 from components.builders import network_policies as np
-from components.builders.manifests import custom_resource, network_policies
 from components.builders.security import pod_security_labels
 from components.config.models import OBSERVABILITY_NAMESPACE, IstioConfig
 from components.resources.charts import ISTIO_REPO, ChartSource, Mirror, install
+from components.resources.declare import declare_custom_resource, declare_network_policies
 from components.vocab.istio import CNI_NAMESPACE, ROOT_NAMESPACE
 
 
@@ -94,11 +94,11 @@ class IstioControlPlane(pulumi.ComponentResource):
             for rev, version in versions.items()
         }
 
-        network_policies(name, np.control_plane(ROOT_NAMESPACE, args.scrapers, args.observability_namespace),
+        declare_network_policies(name, np.control_plane(ROOT_NAMESPACE, args.scrapers, args.observability_namespace),
                          pulumi.ResourceOptions(parent=self, depends_on=[ns]))
         cr_opts = pulumi.ResourceOptions(parent=self, depends_on=[base, *istiods])
-        custom_resource(f"{name}-mtls", iv.peer_authentication(istio.mtls), cr_opts)
-        custom_resource(f"{name}-telemetry", iv.mesh_telemetry(istio, args.tracing is not None), cr_opts)
+        declare_custom_resource(f"{name}-mtls", iv.peer_authentication(istio.mtls), cr_opts)
+        declare_custom_resource(f"{name}-telemetry", iv.mesh_telemetry(istio, args.tracing is not None), cr_opts)
 
         main = self.data_plane()
         self.register_outputs(
@@ -122,7 +122,7 @@ class IstioControlPlane(pulumi.ComponentResource):
                       "labels": pod_security_labels("privileged", args.kubernetes_version)},
             opts=pulumi.ResourceOptions(parent=self),
         )
-        network_policies(f"{name}-cni", [np.default_deny(CNI_NAMESPACE)],
+        declare_network_policies(f"{name}-cni", [np.default_deny(CNI_NAMESPACE)],
                          pulumi.ResourceOptions(parent=self, depends_on=[ns]))
         return install(
             f"{name}-cni", ChartSource("cni", iv.crd_version(args.istio), ISTIO_REPO), args.chart_mirror,

@@ -10,9 +10,10 @@ import pulumi_kubernetes as k8s
 
 from components.builders import network_policies as np
 from components.builders import workload_specs as ws
-from components.builders.manifests import custom_resource, network_policies, typed
+from components.builders.manifests import typed
 from components.config.models import OBSERVABILITY_NAMESPACE
 from components.plan import ServicePlan
+from components.resources.declare import declare_custom_resource, declare_network_policies
 from components.resources.istio import DataPlane
 from components.vocab.istio import service_host
 
@@ -74,11 +75,11 @@ class Microservice(pulumi.ComponentResource):
             f"{name}-netpol", metadata=meta,
             spec=typed(ws.network_policy_spec(svc, args.plan.callers, args.scrapers)), opts=in_ns,
         )
-        network_policies(name, [np.default_deny(svc.name)], in_ns)
+        declare_network_policies(name, [np.default_deny(svc.name)], in_ns)
         cr_opts = pulumi.ResourceOptions(parent=self, depends_on=[ns, *mesh.crds, *mesh.ready])
         policies = (("deny", ws.allow_nothing(svc.name)), ("allow", ws.allow_callers(svc, args.plan.callers)))
         for role, manifest in policies:
-            custom_resource(f"{name}-authz-{role}", manifest, cr_opts)
+            declare_custom_resource(f"{name}-authz-{role}", manifest, cr_opts)
 
         self.namespace = ns.metadata.name
         self.address = service.metadata.name.apply(lambda n: service_host(n, svc.name))

@@ -12,12 +12,12 @@ from components.builders import network_policies as np
 from components.builders.dashboards import all_dashboards
 from components.builders.endpoints import Endpoint
 from components.builders.istio_values import TracingTarget
-from components.builders.manifests import network_policies
 from components.builders.security import pod_security_labels
 from components.builders.slo import rule_files
 from components.config.models import OBSERVABILITY_NAMESPACE, IngressConfig, ObservabilityConfig
 from components.plan import Objective
 from components.resources.charts import Mirror
+from components.resources.declare import declare_network_policies
 from components.resources.ingress import public_url
 from components.resources.observability.grafana import Grafana, GrafanaArgs
 from components.resources.observability.jaeger import Jaeger, JaegerArgs
@@ -122,8 +122,8 @@ class Observability(pulumi.ComponentResource):
             if cfg.kiali.host:
                 self.exposed["kiali"] = (cfg.kiali.host, kiali.endpoint)
 
-        network_policies(name, np.observability(ns_name, args.scrapers, args.ingress.namespace if args.ingress else None,
-                                                self.exposed), child)
+        ingress_ns = args.ingress.namespace if args.ingress else None
+        declare_network_policies(name, np.observability(ns_name, args.scrapers, ingress_ns, self.exposed), child)
         self.register_outputs({"namespace": ns.metadata.name, "prometheusUrl": self.prometheus_url,
                                "dashboards": self.dashboards})
 

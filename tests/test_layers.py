@@ -73,3 +73,9 @@ def test_the_tools_stacks_are_the_programs_environments():
     from tools.engine import STACKS
 
     assert STACKS == ENVIRONMENTS
+
+
+def test_builders_register_no_resources():
+    # Pure builders return values and manifests; only components/resources/ declares resources.
+    builders = [p for p in FILES if "builders" in p.parts]
+    assert builders and [p.name for p in builders if "pulumi_kubernetes" in p.read_text()] == []

@@ -183,3 +183,16 @@ def test_readme_code_map_is_the_tree():
     from tools.reference import code_map
 
     assert code_map() in (ROOT / "README.md").read_text(), "run `make docs`: the code map is generated"
+
+
+def test_the_code_map_lists_only_the_repositorys_own_modules(tmp_path):
+    from tools.reference import code_map
+
+    for rel in ("__main__.py", "components/plan.py", "components/config/__init__.py", "policy/rules.py",
+                "policy/venv/lib/site-packages/x/__init__.py", "policy/venv/lib/site-packages/x/y.py",
+                "tools/e2e/modules/a/exec_shim.py", "tools/__init__.py", "benchmarks/bench.py"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text('"""Doc."""\n')
+    rows = [line.split("`")[1] for line in code_map(tmp_path).splitlines()[2:]]
+    assert rows == ["__main__.py", "benchmarks/bench.py", "components/config/__init__.py", "components/plan.py",
+                    "policy/rules.py"]

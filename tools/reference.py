@@ -136,10 +136,15 @@ CODE_MAP_DIRS = ("components", "tools", "policy", "benchmarks")
 def code_map(root: Path = _ROOT) -> str:
     """One row per module of the program, the tools, the policy pack and the benchmark: its path and
     the first line of its docstring."""
-    files = [root / "__main__.py"] + sorted(
-        p for d in CODE_MAP_DIRS for p in (root / d).rglob("*.py")
-        if "venv" not in p.parts and "modules" not in p.parts and p.name != "__init__.py" or
-        p.name == "__init__.py" and p.parent.name in ("builders", "resources", "vocab", "config"))
+    described = {"components/builders", "components/resources", "components/vocab", "components/config"}
+
+    def listed(path: Path) -> bool:
+        parts = path.relative_to(root).parts
+        if any("venv" in part for part in parts) or "modules" in parts or "__pycache__" in parts:
+            return False  # installed packages, the e2e's Go wrappers
+        return path.name != "__init__.py" or path.parent.relative_to(root).as_posix() in described
+
+    files = [root / "__main__.py"] + sorted(p for d in CODE_MAP_DIRS for p in (root / d).rglob("*.py") if listed(p))
     rows = ["| module | what it holds |", "|---|---|"]
     for path in files:
         doc = ast.get_docstring(ast.parse(path.read_text())) or ""

@@ -32,12 +32,10 @@ if cfg.ingress.enabled:
         mesh=control_plane.data_plane(), routes=routes, scrapers=scrape, chart_mirror=mirror), opts=on_cluster)
 
 tag = content_tag(build) if build else None  # once per stack: hashing a checkout is not free
-rendering = cfg.kubernetes.render_yaml_to is not None  # a render builds nothing: it names the image a build makes
-for plan in plan_services(cfg, ing.identity(cfg.ingress) if cfg.ingress.enabled else None):
+for plan in plan_services(cfg, ing.identity(cfg.ingress) if cfg.ingress.enabled else None, tag):
     name = plan.service.name
-    repository = f"{cfg.workloads.registry}/{name}"
-    image = None if not (plan.built and build and tag) else f"{repository}:{tag}" if rendering else ImageBuild(
-        f"{name}-image", ImageBuildArgs(service=plan.service, build=build, repository=repository, tag=tag)).ref
+    image = ImageBuild(f"{name}-image", ImageBuildArgs(service=plan.service, build=build, repository=plan.repository,
+                                                      tag=tag)).ref if plan.build and build and tag else None
     Microservice(name, MicroserviceArgs(
         plan=plan, mesh=control_plane.data_plane(plan.workload.istio_revision),
         scrapers=scrape, image=image), opts=on_cluster)

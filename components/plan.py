@@ -51,12 +51,20 @@ class Workload:
         return self.autoscaling.min_replicas if self.autoscaling else self.replicas
 
 
-def resolve_workload(cfg: StackConfig, service: str) -> Workload:
+def image_reference(cfg: StackConfig, service: str, build_tag: Optional[str] = None) -> str:
+    """The image a service's pods run: the one a build makes (`<registry>/<service>:<build tag>`) when it
+    is built and the tag is known, else its registry image."""
+    if build_tag is not None and is_built(cfg, service):
+        return f"{cfg.workloads.registry}/{service}:{build_tag}"
+    return image_of(cfg, service).reference
+
+
+def resolve_workload(cfg: StackConfig, service: str, build_tag: Optional[str] = None) -> Workload:
     """Stack defaults overlaid with the service's overrides."""
     wl = cfg.workloads
     own = wl.services.get(service)
     return Workload(
-        image=image_of(cfg, service).reference,
+        image=image_reference(cfg, service, build_tag),
         replicas=own.replicas if own and own.replicas is not None else wl.replicas,
         resources=own.resources if own and own.resources is not None else wl.resources,
         env=dict(sorted((own.env if own and own.env is not None else {}).items())),
@@ -114,13 +122,21 @@ class ServicePlan:
     service: topo.Service
     workload: Workload
     built: bool
-    """True: the image is built from `mesh:workloads.build`; False: `workload.image` is pulled."""
+    """True: the image is built from `mesh:workloads.build` (into `workload.image`); False: pulled."""
+    @property
+    def repository(self) -> str:
+        """`workload.image` without its tag or digest."""
+        return self.workload.image.split("@")[0].rsplit(":", 1)[0]
     callers: tuple[Caller, ...]
     """Declared callers (sorted), then the ingress gateway if the service is public."""
+    build: bool = False
+    """True: this `pulumi up` runs the build (built, and not a render, which only names the image)."""
 
 
-def plan_services(cfg: StackConfig, ingress: Optional[Caller]) -> list[ServicePlan]:
-    """A plan per service, in topology order. `ingress`: the gateway's identity, or None without one."""
+def plan_services(cfg: StackConfig, ingress: Optional[Caller], build_tag: Optional[str] = None) -> list[ServicePlan]:
+    """A plan per service, in topology order. `ingress`: the gateway's identity, or None without one;
+    `build_tag`: the tag this stack's build gives its images (a content hash, computed once)."""
+    rendering = cfg.kubernetes.render_yaml_to is not None
     callers = cfg.topology.callers_of()
     plans = []
     for svc in cfg.topology.services:
@@ -128,6 +144,7 @@ def plan_services(cfg: StackConfig, ingress: Optional[Caller]) -> list[ServicePl
         http = svc.port("http")
         if svc.public and ingress is not None and http is not None:
             allowed.append(Caller(ingress.namespace, ingress.service_account, (http,)))  # the routed port only
-        plans.append(ServicePlan(service=svc, workload=resolve_workload(cfg, svc.name),
-                                 built=is_built(cfg, svc.name), callers=tuple(allowed)))
+        built = is_built(cfg, svc.name)
+        plans.append(ServicePlan(service=svc, workload=resolve_workload(cfg, svc.name, build_tag), built=built,
+                                 build=built and build_tag is not None and not rendering, callers=tuple(allowed)))
     return plans

@@ -87,3 +87,18 @@ def test_without_an_ingress_nobody_calls_the_public_service():
 def test_plans_follow_topology_order():
     assert [p.service.name for p in plan_services(_cfg(), INGRESS)] == [
         "gateway", "authority", "catalog", "customer", "item", "db"]
+
+
+def test_the_image_is_decided_once_in_the_plan_built_pulled_or_rendered():
+    dev = parse_stack_config("dev", stack_config("dev"))
+    plans = {p.service.name: p for p in plan_services(dev, None, "git-0ec5899ea5df")}
+    assert plans["catalog"].built and plans["catalog"].build
+    assert plans["catalog"].workload.image == "mercari/mercari-microservices-example/catalog:git-0ec5899ea5df"
+    assert plans["catalog"].repository == "mercari/mercari-microservices-example/catalog"
+    rendering = parse_stack_config("dev-render", {**stack_config("dev"), "environment": "dev",
+                                                  "kubernetes": {"renderYamlTo": "/tmp/r"}})
+    rendered = {p.service.name: p for p in plan_services(rendering, None, "git-0ec5899ea5df")}
+    assert rendered["catalog"].built and not rendered["catalog"].build  # a render names the image, builds nothing
+    assert rendered["catalog"].workload.image == plans["catalog"].workload.image
+    staging = parse_stack_config("staging", stack_config("staging"))
+    assert not any(p.build or p.built for p in plan_services(staging, None, None))

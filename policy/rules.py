@@ -1,4 +1,7 @@
-"""Guardrail rules as pure functions over (resource type, inputs, policy config) -> violations.
+"""The pack's hygiene rules (injection on, resources set, images and charts pinned, sampling bounded)
+and its wiring: every rule, with its name, description and config schema. The security rules (who
+may run what, who may reach whom, who must sign in) live in security.py. Each rule is a pure
+function over (resource type, inputs, policy config) -> violations.
 
 `__main__.py` wraps them into a CrossGuard PolicyPack; the tests call them directly on every
 resource each stack declares, and on one passing and one failing example per rule.
@@ -30,7 +33,6 @@ from kinds import (
     canonical,
     declared_chart,
     environment,
-    mesh_wide_peer_authentication,
     name_of,
 )
 
@@ -100,22 +102,6 @@ def image_pinned(type_: str, props: Props, config: Config) -> list[str]:
     return out
 
 
-def kiali_not_anonymous(type_: str, props: Props, config: Config) -> list[str]:
-    """Kiali requires login outside dev."""
-    env = environment(config)
-    chart = str(props.get("chart", ""))
-    if not declared_chart(type_, props) or env == "dev" or not chart.endswith(("kiali-server", "kiali-operator")):
-        return []
-    values = props.get("values") or {}
-    if chart.endswith("kiali-operator"):  # the operator chart can create the Kiali CR from `cr.spec`
-        values = ((values.get("cr") or {}).get("spec")) or {}
-    strategy = str((values.get("auth") or {}).get("strategy", "token"))
-    if strategy.lower() == "anonymous":
-        return [f"Kiali uses anonymous auth in {env}: anyone who reaches it can read (and, unless view-only, change) "
-                "the mesh. Fix: set mesh:observability.kiali.auth.strategy to token or openid."]
-    return []
-
-
 def trace_sampling_ceiling(type_: str, props: Props, config: Config) -> list[str]:
     """Trace sampling stays under the environment's ceiling (cost and collector load)."""
     if type_ != TELEMETRY:
@@ -150,25 +136,12 @@ def helm_chart_pinned(type_: str, props: Props, config: Config) -> list[str]:
     return out
 
 
-def strict_mtls(resources: list[tuple[str, Props]], config: Config) -> list[str]:
-    """Staging and prod have a mesh-wide STRICT PeerAuthentication."""
-    env = environment(config)
-    if env == "dev":
-        return []
-    for type_, props in resources:
-        if mesh_wide_peer_authentication(type_, props) and ((props.get("spec") or {}).get("mtls") or {}).get(
-                "mode") == "STRICT":
-            return []
-    return [f"No mesh-wide STRICT PeerAuthentication in {env}: services accept plaintext, so identities (and "
-            "every AuthorizationPolicy built on them) can be bypassed. Fix: mesh:istio.mtls: STRICT."]
-
-
 # --------------------------------------------------------------------------------------- pack
 RESOURCE_RULES: dict[str, tuple[Rule, str, dict]] = {
     "namespace-injection": (namespace_injection, "Application namespaces have Istio sidecar injection.", {}),
     "container-resources": (container_resources, "Every container sets cpu and memory requests and limits.", {}),
     "image-pinned": (image_pinned, "Images are pinned by tag or digest; never `latest` outside dev.", _ENV),
-    "kiali-not-anonymous": (kiali_not_anonymous, "Kiali is not anonymous outside dev.", _ENV),
+    "kiali-not-anonymous": (sec.kiali_not_anonymous, "Kiali is not anonymous outside dev.", _ENV),
     "trace-sampling-ceiling": (trace_sampling_ceiling, "Trace sampling stays under a per-environment ceiling.",
                                {"maxSamplingPercent": {"type": "number", "minimum": 0, "maximum": 100}}),
     "helm-chart-pinned": (helm_chart_pinned, "Helm charts have exact versions from allowed repositories.",
@@ -191,7 +164,7 @@ RESOURCE_RULES: dict[str, tuple[Rule, str, dict]] = {
 }
 StackRule = Callable[[list[tuple[str, Props]], Config], list[str]]
 STACK_RULES: dict[str, tuple[StackRule, str, dict]] = {
-    "strict-mtls": (strict_mtls, "Staging and prod have mesh-wide STRICT mTLS.", _ENV),
+    "strict-mtls": (sec.strict_mtls, "Staging and prod have mesh-wide STRICT mTLS.", _ENV),
     "no-injection-opt-out": (sec.injection_opt_outs, "No workload opts out of injection in an injected namespace.",
                              {}),
     "one-mesh-wide-peer-authentication": (sec.one_mesh_wide_peer_authentication,

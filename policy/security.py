@@ -1,5 +1,6 @@
-"""Security rules of the pack: pod security ("restricted"), injection, bare pods, authorization,
-mTLS downgrades, anonymous dashboards, strict values. Pure functions (type, props, config) -> messages.
+"""Security rules of the pack: pod security ("restricted", and per namespace), CNI mode, injection
+opt-outs, bare pods, authorization, mTLS (STRICT mesh-wide, no downgrade), anonymous Kiali and
+Grafana, strict values. Pure functions (type, props, config) -> messages.
 
 They judge every resource a preview hands the pack, chart children included (Chart v4 registers
 each rendered object as its own resource, e.g. `kubernetes:apps/v1:Deployment`).
@@ -357,3 +358,32 @@ def mesh_cni_mode(resources: list[tuple[str, Props]], config: Config) -> list[st
         out.append("istiod is installed but no istio-cni agent: pods in CNI mode would start without traffic "
                    "redirection. Fix: install the cni chart at the same Istio version.")
     return out
+
+
+def kiali_not_anonymous(type_: str, props: Props, config: Config) -> list[str]:
+    """Kiali requires login outside dev."""
+    env = environment(config)
+    chart = str(props.get("chart", ""))
+    if not declared_chart(type_, props) or env == "dev" or not chart.endswith(("kiali-server", "kiali-operator")):
+        return []
+    values = props.get("values") or {}
+    if chart.endswith("kiali-operator"):  # the operator chart can create the Kiali CR from `cr.spec`
+        values = ((values.get("cr") or {}).get("spec")) or {}
+    strategy = str((values.get("auth") or {}).get("strategy", "token"))
+    if strategy.lower() == "anonymous":
+        return [f"Kiali uses anonymous auth in {env}: anyone who reaches it can read (and, unless view-only, change) "
+                "the mesh. Fix: set mesh:observability.kiali.auth.strategy to token or openid."]
+    return []
+
+
+def strict_mtls(resources: list[tuple[str, Props]], config: Config) -> list[str]:
+    """Staging and prod have a mesh-wide STRICT PeerAuthentication."""
+    env = environment(config)
+    if env == "dev":
+        return []
+    for type_, props in resources:
+        if mesh_wide_peer_authentication(type_, props) and ((props.get("spec") or {}).get("mtls") or {}).get(
+                "mode") == "STRICT":
+            return []
+    return [f"No mesh-wide STRICT PeerAuthentication in {env}: services accept plaintext, so identities (and "
+            "every AuthorizationPolicy built on them) can be bypassed. Fix: mesh:istio.mtls: STRICT."]

@@ -157,10 +157,10 @@ def test_anonymous_kiali_caught_whichever_helm_type(type_):
     for chart in ("kiali-server", "kiali/kiali-server", "oci://mirror.internal/charts/kiali-server"):
         for strategy in ("anonymous", "Anonymous"):
             props = {"chart": chart, "version": "2.20.0", "values": {"auth": {"strategy": strategy}}}
-            assert rules.kiali_not_anonymous(type_, props, PROD)
+            assert sec.kiali_not_anonymous(type_, props, PROD)
     operator = {"chart": "kiali-operator", "values": {"cr": {"create": True, "spec": {"auth": {"strategy": "anonymous"}}}}}
-    assert rules.kiali_not_anonymous(type_, operator, PROD)
-    assert rules.kiali_not_anonymous(type_, {"chart": "kiali-server", "values": {}}, PROD) == []
+    assert sec.kiali_not_anonymous(type_, operator, PROD)
+    assert sec.kiali_not_anonymous(type_, {"chart": "kiali-server", "values": {}}, PROD) == []
     cr = {"metadata": {"name": "kiali"}, "spec": {"auth": {"strategy": "Anonymous"}}}
     assert sec.kiali_cr_not_anonymous(sec.KIALI_CR, cr, PROD)
 

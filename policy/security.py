@@ -8,6 +8,7 @@ each rendered object as its own resource, e.g. `kubernetes:apps/v1:Deployment`).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -315,8 +316,6 @@ DAEMON_SET = "kubernetes:apps/v1:DaemonSet"
 def injector_values(type_: str, props: Props) -> Mapping[str, Any] | None:
     """The values istiod's injector reads (its ConfigMap `istio-sidecar-injector[-<rev>]`, as the
     istiod chart renders it), or None for any other resource."""
-    import json
-
     if type_ != CONFIG_MAP or not name_of(props).startswith(INJECTOR_CONFIG):
         return None
     try:

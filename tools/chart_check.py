@@ -303,8 +303,9 @@ def check_release(stack: str, release: str, chart: dict[str, Any], source: Path,
     return objects
 
 
-def check_stack(stack: str, charts_dir: Optional[Path], kiali_keys: Optional[dict[str, Any]],
+def check_stack(stack: str, located: Located, kiali_keys: Optional[dict[str, Any]],
                 report: Report, checkov: Optional[str] = None) -> list[dict[str, Any]]:
+    """Every check on one stack's releases, each chart read from where `sources` located it."""
     ev = evaluate(stack)
     version = stack_config(stack)["kubernetes"]["version"]
     policy = pack.stack_config(stack)
@@ -314,10 +315,9 @@ def check_stack(stack: str, charts_dir: Optional[Path], kiali_keys: Optional[dic
                                                 for r in [*ev.kubernetes_objects(), *ev.istio_resources()]]
     for release, chart in ev.charts().items():
         inputs = chart.inputs
-        source = cr.chart_source(str(inputs["chart"]), str(inputs["version"]),
-                                 (inputs.get("repositoryOpts") or {}).get("repo"), charts_dir)
-        objects = check_release(stack, release, inputs, source, version=version, expects=expects.get(release, []),
-                                kiali_keys=kiali_keys, policy=policy, report=report)
+        name, chart_version, _ = source_of(inputs)
+        objects = check_release(stack, release, inputs, located[(name, chart_version)], version=version,
+                                expects=expects.get(release, []), kiali_keys=kiali_keys, policy=policy, report=report)
         report.add(stack, release, "checkov", checkov_problems(objects, checkov))
         owners += [(f"chart {release}", o) for o in objects]
         rendered += objects
@@ -325,24 +325,39 @@ def check_stack(stack: str, charts_dir: Optional[Path], kiali_keys: Optional[dic
     return rendered
 
 
-def sources(stacks: Iterable[str], charts_dir: Optional[Path]) -> tuple[dict[tuple[str, str], Path], list[str]]:
-    """Every chart the stacks install, located (in CHARTS_DIR, or pulled): the paths found, and one line
-    per chart that could not be had, so a missing chart is named before anything is checked."""
-    found: dict[tuple[str, str], Path] = {}
-    missing: list[str] = []
+Located = dict[tuple[str, str], Path]
+"""(chart, version) -> its chart directory."""
+
+
+def source_of(inputs: dict[str, Any]) -> tuple[str, str, Optional[str]]:
+    """(chart, version, repository or None) of a Chart's declared inputs."""
+    return str(inputs["chart"]), str(inputs["version"]), (inputs.get("repositoryOpts") or {}).get("repo")
+
+
+def releases(stacks: Iterable[str], patch: Optional[dict[str, Any]] = None) -> list[tuple[str, str, Optional[str]]]:
+    """(chart, version, repository) of every chart the stacks install, each once, in stack order."""
+    out: list[tuple[str, str, Optional[str]]] = []
     for stack in stacks:
-        for chart in evaluate(stack).charts().values():
-            inputs = chart.inputs
-            name, version = str(inputs["chart"]), str(inputs["version"])
-            repo = (inputs.get("repositoryOpts") or {}).get("repo")
-            if (name, version) in found or any(line.startswith(f"{name} {version}:") for line in missing):
-                continue
-            try:
-                found[(name, version)] = cr.chart_source(name, version, repo, charts_dir)
-            except Exception as err:  # noqa: BLE001 - each chart that cannot be had is one line
-                reason = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
-                where = f"not in {charts_dir}" if charts_dir else f"could not be pulled from {repo}: {reason}"
-                missing.append(f"{name} {version}: {where}")
+        for chart in evaluate(stack, patch).charts().values():
+            if (found := source_of(chart.inputs)) not in out:
+                out.append(found)
+    return out
+
+
+def sources(stacks: Iterable[str], charts_dir: Optional[Path]) -> tuple[Located, list[str]]:
+    """Every chart the stacks install, located (in CHARTS_DIR, or pulled once): the directories found,
+    and one line per chart that could not be had, so a missing chart is named before anything is checked."""
+    found: Located = {}
+    missing: list[str] = []
+    for name, version, repo in releases(stacks):
+        if (name, version) in found:
+            continue
+        try:
+            found[(name, version)] = cr.chart_source(name, version, repo, charts_dir)
+        except Exception as err:  # noqa: BLE001 - each chart that cannot be had is one line
+            reason = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
+            where = f"not in {charts_dir}" if charts_dir else f"could not be pulled from {repo}: {reason}"
+            missing.append(f"{name} {version}: {where}")
     return found, missing
 
 
@@ -358,7 +373,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     if args.charts_dir is not None and not args.charts_dir.is_dir():
         print(f"chart-check: CHARTS_DIR {args.charts_dir} is not a directory; {HOW_TO_PROVIDE}")
         return 2
-    _, missing = sources(args.stack or STACKS, args.charts_dir)
+    located, missing = sources(args.stack or STACKS, args.charts_dir)
     if missing:
         for line in missing:
             print(f"chart-check: missing chart {line}")
@@ -367,7 +382,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     report = Report()
     scanner = None if args.no_checkov else args.checkov or checkov.binary()
     for stack in args.stack or STACKS:
-        check_stack(stack, args.charts_dir, keys, report, scanner)
+        check_stack(stack, located, keys, report, scanner)
     for name, count in report.rendered.items():
         print(f"rendered {name}: {count} objects")
     if keys is None:

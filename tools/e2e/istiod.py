@@ -11,17 +11,16 @@ hands the API server's webhook calls to istiod's webhook port, as kube-proxy wou
 from __future__ import annotations
 
 import contextlib
-import json
 import socket
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 WEBHOOK_PORT = 15017
 """istiod's webhook listener (the chart's Service maps 443 to it)."""
-# Ref: https://github.com/istio/istio/blob/1.31.1/manifests/charts/istio-control/istio-discovery/templates/deployment.yaml
-MOUNTS = {"/var/lib/istio/inject": "configMap", "/etc/istio/config": "configMap"}
+# Ref: https://github.com/istio/istio/blob/1.31.0/manifests/charts/istio-control/istio-discovery/templates/deployment.yaml
+# (the discovery container's volumes and env, which launch() resolves)
 TOKEN_DIR = "var/run/secrets/tokens"
 
 
@@ -144,7 +143,3 @@ class Forwarder:
 
     def close(self) -> None:
         self.server.close()
-
-
-def dump(obj: Optional[dict[str, Any]]) -> str:
-    return json.dumps(obj, indent=1, sort_keys=True)

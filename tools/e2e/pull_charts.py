@@ -17,18 +17,14 @@ from pathlib import Path
 from typing import Optional
 
 from tools import chart_render as cr
-from tools.engine import STACKS, evaluate
+from tools.chart_check import releases
+from tools.engine import STACKS
 
 
 def pinned(stacks: tuple[str, ...]) -> set[tuple[str, str, Optional[str]]]:
     """(chart, version, repository) of every release the stacks install (a stack with a mirror set
     pulls from upstream here: this builds the mirror's contents)."""
-    out = set()
-    for stack in stacks:
-        for chart in evaluate(stack, {"charts": {"mirror": None}}).charts().values():
-            inputs = chart.inputs
-            out.add((str(inputs["chart"]), str(inputs["version"]), (inputs.get("repositoryOpts") or {}).get("repo")))
-    return out
+    return set(releases(stacks, {"charts": {"mirror": None}}))
 
 
 def main(argv: Optional[list[str]] = None) -> int:

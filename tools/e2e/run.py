@@ -307,8 +307,9 @@ def blast(run: Run, name: str, config: list[str], expect: str) -> None:
     deployments, replicasets, pods = workloads(run)
     moved = checks.rolled(state, checks.rollout_state(deployments, replicasets))
     replaced = len(uids - checks.pod_uids(pods))
+    mesh = checks.mesh_namespaces(run.client.items("/api/v1/namespaces"))  # once, not per Deployment
     injected = sorted(f"{d['metadata']['namespace']}/{d['metadata']['name']}" for d in deployments
-                      if d["metadata"]["namespace"] in checks.mesh_namespaces(run.client.items("/api/v1/namespaces")))
+                      if d["metadata"]["namespace"] in mesh)
     want = {"none": [], "injected": injected}.get(expect, [expect])
     run.results.add(f"blast radius: {name}", moved == want,
                     f"rolled {moved or 'nothing'}, {replaced} pods replaced; expected {want or 'nothing'}")

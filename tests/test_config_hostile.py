@@ -1,11 +1,13 @@
 """Hostile and careless configs: each would break a real cluster or leak a secret, and each is a
 ConfigError naming the key, the value (or [secret]) and the rule, before anything is registered."""
 
+import json
+
 import pytest
 from ids import case_id
 
-from components.config.errors import ConfigError
-from tools.engine import attempt, evaluate
+from components.config.errors import MAX_KEY, MAX_LINES, MAX_RULE, MAX_VALUE, ConfigError
+from tools.engine import StackFileError, attempt, evaluate, stack_config
 
 _svc = lambda name, *calls, port=5000, public=False, protocol="grpc", **kw: {  # noqa: E731
     "name": name, "ports": [{"protocol": protocol, "port": port}], "calls": list(calls), "public": public, **kw}
@@ -203,3 +205,116 @@ def test_provider_inputs_do_not_depend_on_the_operators_environment(monkeypatch)
     monkeypatch.setenv("PULUMI_K8S_DELETE_UNREACHABLE", "true")
     assert provider() == clean
     assert clean["kubeconfig"] == "" and clean["context"] == "staging"
+
+
+# ---------------------------------------------------------------------------- input shapes (bounded)
+def _refusal(stack="dev", patch=None, **kw):
+    """The ConfigError, checked to be bounded and to have registered nothing."""
+    result = attempt(stack, patch, **kw)
+    assert isinstance(result.error, ConfigError), repr(result.error)[:300]
+    assert result.resources == [], "a resource was registered before the config error"
+    assert len(str(result.error)) < MAX_MESSAGE, len(str(result.error))
+    return result.error
+
+
+MAX_MESSAGE = 200 + MAX_LINES * (MAX_KEY + MAX_VALUE + MAX_RULE + 80)
+"""The longest message the limits allow (each line's key, value and rule are cut, suffixes named)."""
+
+
+def _nested(depth):
+    value = "x"
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize("extra,rule", [
+    ({"mesh:workloads": "[" * 50_000 + "]" * 50_000}, "nested deeper than 12 levels"),  # the JSON decoder's own limit
+    ({"mesh:workloads": json.dumps({"services": {"item": {"env": _nested(30)}}})}, "nested deeper than 12 levels"),
+    ({"mesh:workloads": json.dumps({"tag": "v" * 1_000_000})}, "longer than 4096 characters"),
+    ({"mesh:workloads": json.dumps({"services": {f"s{i}": {} for i in range(10_000)}})}, "more than 4096"),
+    ({"mesh:workloads": json.dumps({"services": {"x" * 5000: {}}})}, "longer than 4096 characters"),
+])
+def test_input_shapes_are_refused_in_a_bounded_message(extra, rule):
+    err = _refusal(extra=extra)
+    assert any(rule in p.allowed for p in err.problems), str(err)
+
+
+def test_a_message_lists_a_bounded_number_of_problems():
+    services = {f"s{i}": {"replicas": 0} for i in range(300)}
+    err = _refusal(patch={"workloads": {"services": services}})
+    assert len(err.problems) >= 300 and "... and" in str(err)
+
+
+@pytest.mark.parametrize("char", ["\x85", "\x9b", "\u2028", "\u2029", "\u202e", "\u2066", "\u200f", "\ufeff"])
+def test_c1_controls_separators_and_bidi_overrides_are_refused_and_never_printed(char):
+    err = _refusal(patch={"workloads": {"services": {"item": {"env": {"A": f"ok{char}evil"}}}}})
+    assert "mesh:workloads.services.item.env.A" in err.keys
+    err = _refusal(patch={"observability": {f"kiali{char}": {}}})
+    assert all(" " <= c <= "~" or c == "\n" for c in str(err)), repr(str(err))
+
+
+def test_yaml_alias_expansion_in_a_stack_file_is_refused_in_one_line(tmp_path):
+    laughs = ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    laughs += [f"{c}: &{c} [{', '.join([f'*{p}'] * 9)}]" for p, c in zip("abcdefgh", "bcdefghi", strict=True)]
+    (tmp_path / "stacks").mkdir()
+    text = "config:\n  mesh:workloads:\n    x:\n" + "".join(f"      {line}\n" for line in laughs)
+    (tmp_path / "stacks" / "Pulumi.dev.yaml").write_text(text)
+    with pytest.raises(StackFileError, match="more than") as err:
+        stack_config("dev", tmp_path)
+    assert "\n" not in str(err.value)
+
+
+# -------------------------------------------------------------------------- secrets on every path
+@pytest.mark.parametrize("extra,secret", [
+    # a dotted flat key set without --path, marked secret: the CLI mistake is reported, the value masked
+    ({"mesh:observability.kiali.auth.openid.clientSecret": "hunter2-flat"},
+     ("observability.kiali.auth.openid.clientSecret",)),
+    ({'mesh:observability["kiali"]': '{"x": "hunter2-flat"}'}, ('observability["kiali"]',)),
+])
+def test_a_secret_flat_key_is_masked(extra, secret):
+    result = attempt("dev", extra=extra, secret=secret)
+    assert isinstance(result.error, ConfigError) and "hunter2-flat" not in str(result.error), str(result.error)
+    assert "[secret]" in str(result.error)
+
+
+@pytest.mark.parametrize("value", ["s3cr3t-Value", 'pa"ss\\word', "pässwörd-ü", "tab\tbed-secret"])
+def test_a_secret_value_is_scrubbed_from_every_line_in_every_escaped_form(value):
+    """The secret also appears (as a mistake) in a plain key: no form of it survives in the message."""
+    patch = {"observability": {"kiali": {"auth": {"openid": {"clientSecret": value}}}},
+             "workloads": {"services": {"nosuch": {"env": {"A": value}}}}}
+    err = str(attempt("prod", patch, secret=("observability",)).error)
+    for form in (value, json.dumps(value)[1:-1], repr(value)[1:-1], value.encode("unicode_escape").decode()):
+        assert form not in err, (form, err)
+
+
+@pytest.mark.parametrize("value", ["postgres://app:hunter2@db:5432/shop", "https://hooks.example.com/x?token=abc",
+                                   "https://api.example.com/v1?Access_Token=abc", "https://b.example.com/o?sig=abc",
+                                   "https://gitlab.example.com/api?private_token=abc"])
+def test_a_credential_in_a_plain_env_value_is_refused_with_the_secret_way(value):
+    patch = {"workloads": {"services": {"item": {"env": {"DB": value}}}}}
+    err = _refusal(patch=patch)
+    problem = next(p for p in err.problems if p.key == "mesh:workloads.services.item.env.DB")
+    assert "pulumi config set --secret --path" in problem.allowed and "abc" not in str(err) and "hunter2" not in str(err)
+    assert attempt("dev", patch, secret=("workloads",)).error is None  # the same value, set as a secret
+
+
+def test_a_token_in_a_url_key_names_the_keys_own_fix():
+    err = _refusal("prod", {"charts": {"mirror": "https://charts.internal/m?access_token=abc"}})
+    problem = next(p for p in err.problems if p.key == "mesh:charts.mirror")
+    assert "mesh:charts.mirrorPassword" in problem.allowed
+
+
+def test_the_alertmanager_webhook_reaches_alertmanager_through_a_secret_not_chart_values():
+    url = "https://hooks.example.com/services/T0/B0/hunter2"
+    ev = evaluate("prod", {"observability": {"prometheus": {"alertmanager": {"webhookUrl": url}}}},
+                  secret=("observability",))
+    chart = ev.charts()["prometheus"]
+    assert url not in json.dumps(chart.inputs)
+    am = chart.inputs["values"]["alertmanager"]
+    receiver = am["config"]["receivers"][0]["webhook_configs"][0]
+    mount = am["extraSecretMounts"][0]
+    assert receiver["url_file"].startswith(mount["mountPath"] + "/")
+    secret = next(s for s in ev.of_type("kubernetes:core/v1:Secret")
+                  if s.inputs["metadata"]["name"] == mount["secretName"])
+    assert secret.inputs["stringData"] == {"url": url} and "stringData" in secret.secret_paths

@@ -202,7 +202,25 @@ def read_stack_file(path: Path) -> dict[str, Any]:
         raise StackFileError(f"{path}: {err.strerror}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("config") or {}, dict):
         raise StackFileError(f"{path.name}: expected a mapping with a `config:` mapping")
+    if _expanded_size(doc) > MAX_EXPANDED:
+        raise StackFileError(f"{path.name}: expands to more than {MAX_EXPANDED} values (YAML aliases?); "
+                             "a stack file needs no aliases")
     return doc
+
+
+MAX_EXPANDED = 100_000
+"""Values a stack file may expand to. YAML aliases share one object, so a small file can stand for a
+huge document (the "billion laughs"); the engine passes the program the expanded JSON."""
+
+
+def _expanded_size(doc: Any) -> int:
+    """Values in `doc` counted as the engine would expand them, stopping past MAX_EXPANDED."""
+    count, stack = 0, [doc]
+    while stack and count <= MAX_EXPANDED:
+        item = stack.pop()
+        count += 1
+        stack.extend(item.values() if isinstance(item, dict) else item if isinstance(item, list) else [])
+    return count
 
 
 def stack_config(stack: str, root: Path = ROOT) -> dict[str, Any]:

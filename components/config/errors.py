@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Union, get_args, get_origin
 
@@ -22,17 +23,56 @@ class Problem:
     allowed: str
 
 
+MAX_LINES = 40
+"""Problems listed in one message; the rest are counted."""
+MAX_KEY, MAX_VALUE, MAX_RULE = 200, 120, 400
+"""Characters of a key path, a value and a rule shown in a message: an error never echoes a megabyte back."""
+SECRET = "[secret]"
+
+
+def ascii_text(text: str) -> str:
+    """`text` with every non-ASCII or control character escaped: no bidi override or line separator
+    reaches a terminal."""
+    return "".join(c if " " <= c <= "~" else c.encode("unicode_escape").decode() for c in text)
+
+
+def cut(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, naming the full length."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+MIN_SCRUBBED = 4
+"""Secret strings this long or longer are removed from messages wherever they appear; a shorter
+one would blank out ordinary words and is no credential."""
+
+
+def scrub(message: str, secrets: Iterable[str]) -> str:
+    """`message` with every secret string, raw or in its JSON- or Python-escaped form, replaced by [secret]."""
+    for secret in sorted({s for s in secrets if len(s) >= MIN_SCRUBBED}, key=len, reverse=True):
+        for form in {secret, json.dumps(secret)[1:-1], repr(secret)[1:-1], ascii_text(secret)}:
+            message = message.replace(form, SECRET)
+    return message
+
+
 class ConfigError(pulumi.RunError):
     """Bad stack configuration: one line per problem, each naming stack, key, value, rule.
 
     A `pulumi.RunError`, so Pulumi shows the message and no Python traceback.
     """
 
-    def __init__(self, stack: str, problems: list[Problem]):
+    def __init__(self, stack: str, problems: list[Problem], secrets: Iterable[str] = ()):
         self.stack = stack
         self.problems = problems
-        lines = [f"stack '{stack}': invalid configuration ({len(problems)} problem(s))"]
-        lines += [f"  {p.key} = {json.dumps(p.value, default=str)}: {p.allowed}" for p in problems]
+        secrets = tuple(secrets)
+
+        def part(text: str, limit: int) -> str:  # scrubbed before it is cut: no prefix of a secret survives
+            return cut(scrub(ascii_text(text), secrets), limit)
+
+        lines = [f"stack '{ascii_text(stack)}': invalid configuration ({len(problems)} problem(s))"]
+        lines += [f"  {part(p.key, MAX_KEY)} = {part(json.dumps(p.value, default=str), MAX_VALUE)}: "
+                  f"{part(p.allowed, MAX_RULE)}" for p in problems[:MAX_LINES]]
+        if len(problems) > MAX_LINES:
+            lines.append(f"  ... and {len(problems) - MAX_LINES} more")
         super().__init__("\n".join(lines))
 
     @property

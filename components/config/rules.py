@@ -102,25 +102,52 @@ def _version_rules(cfg: StackConfig) -> list[Problem]:
     return out
 
 
+# Keys that name a URL the program reaches without credentials, and what to do instead of embedding one.
+# A credential there is refused even as a secret: it would reach chart values and ConfigMaps.
+_URL_KEYS = {
+    "mesh:charts.mirror": "use mesh:charts.mirrorUsername and the secret mesh:charts.mirrorPassword "
+                          "(pulumi config set --secret --path)",
+    "mesh:observability.prometheus.externalUrl": "this program reaches an external Prometheus without credentials: "
+                                                 "expose it to the cluster through an authenticating proxy and give "
+                                                 "its in-cluster URL",
+    "mesh:observability.jaeger.external.queryUrl": "give Kiali an in-cluster query URL that needs no credentials",
+    "mesh:observability.kiali.auth.openid.issuerUri": "an issuer URL has no credentials",
+    "mesh:workloads.build.git": "the commit is public on GitHub, so no credential is needed",
+}
+
+
+def no_credentials(key: str) -> str | None:
+    """The rule for a credential found in `key`, when the key must never carry one (else None)."""
+    instead = _URL_KEYS.get(key)
+    return None if instead is None else f"must not embed a credential (user:password@ or a token); {instead}"
+
+
 def _credential_rules(cfg: StackConfig) -> list[Problem]:
-    """No user:password@ in a URL: it would land in plaintext in state, values and ConfigMaps."""
-    obs = cfg.observability
-    urls = [("mesh:charts.mirror", cfg.charts.mirror, "use mesh:charts.mirrorUsername and the secret "
-                                                      "mesh:charts.mirrorPassword (pulumi config set --secret --path)"),
-            ("mesh:observability.prometheus.externalUrl", obs.prometheus.external_url,
-             "this program reaches an external Prometheus without credentials: expose it to the cluster through "
-             "an authenticating proxy and give its in-cluster URL"),
-            ("mesh:observability.jaeger.external.queryUrl", obs.jaeger.external.query_url if obs.jaeger.external
-             else None, "give Kiali an in-cluster query URL that needs no credentials"),
-            ("mesh:observability.kiali.auth.openid.issuerUri",
-             obs.kiali.auth.openid.issuer_uri if obs.kiali.auth.openid else None, "an issuer URL has no credentials")]
-    return [Problem(key, "[a URL with credentials]", f"must not embed user:password@; {instead}")
-            for key, url, instead in urls if url and has_credentials(url)]
+    """No user:password@ in a URL the program reaches, even when set as a secret."""
+    obs, build = cfg.observability, cfg.workloads.build
+    urls = {"mesh:charts.mirror": cfg.charts.mirror,
+            "mesh:observability.prometheus.externalUrl": obs.prometheus.external_url,
+            "mesh:observability.jaeger.external.queryUrl": obs.jaeger.external.query_url if obs.jaeger.external
+            else None,
+            "mesh:observability.kiali.auth.openid.issuerUri": obs.kiali.auth.openid.issuer_uri
+            if obs.kiali.auth.openid else None,
+            "mesh:workloads.build.git": build.git if build else None}
+    return [Problem(key, "[a URL with credentials]", no_credentials(key) or "")
+            for key, url in urls.items() if url and carries_credential(url)]
 
 
-def has_credentials(url: str) -> bool:
-    """Whether the URL's authority carries `user[:password]@`."""
-    return "@" in url.split("://", 1)[-1].split("/", 1)[0]
+# A credential in a URL: user information before the host, or a token in the query string.
+# Ref: https://www.rfc-editor.org/rfc/rfc3986#section-3.2.1 (userinfo)
+_USERINFO = re.compile(r"[a-z][a-z0-9+.-]*://[^/?#\s]*@", re.IGNORECASE)
+_TOKEN_QUERY = re.compile(r"[?&;](token|access_token|private_token|id_token|refresh_token|api_?key|apikey|"
+                          r"x-api-key|auth|password|passwd|secret|client_secret|sig|signature|"
+                          r"x-amz-signature|x-amz-credential|x-goog-signature|x-goog-credential)=",
+                          re.IGNORECASE)
+
+
+def carries_credential(text: str) -> bool:
+    """Whether `text` holds a URL with user information or a token-bearing query parameter."""
+    return bool(_USERINFO.search(text) or ("://" in text and _TOKEN_QUERY.search(text)))
 
 
 def _namespace_rules(cfg: StackConfig) -> list[Problem]:
@@ -285,9 +312,8 @@ def _build_rules(cfg: StackConfig, build: BuildSource) -> list[Problem]:
         return [Problem(key, build.model_dump(by_alias=True, exclude_none=True),
                         "set exactly one of git (with commit) or path")]
     if build.git is not None:
-        if has_credentials(build.git):
-            return [Problem(f"{key}.git", "[a URL with credentials]", "must not embed user:password@: the commit is "
-                                                                     "public on GitHub, so no credential is needed")]
+        if carries_credential(build.git):
+            return []  # _credential_rules
         if build.github_repo is None:
             return [Problem(f"{key}.git", build.git, "must be a GitHub repository URL https://github.com/<owner>/<repo>"
                                                       " (the Dockerfiles are read at the pinned commit); else use path")]

@@ -28,3 +28,12 @@ def declare_custom_resource(name: str, manifest: dict[str, Any],
         spec=manifest["spec"],
         opts=opts,
     )
+
+
+def declare_secret(resource: str, name: str, namespace: str, data: dict[str, pulumi.Input[str]],
+                   parent: pulumi.Resource) -> k8s.core.v1.Secret:
+    """An Opaque Secret whose every value is a Pulumi secret: the one way a credential reaches a pod
+    (never chart values, which charts render into ConfigMaps)."""
+    return k8s.core.v1.Secret(
+        resource, metadata={"name": name, "namespace": namespace}, type="Opaque",
+        string_data={k: pulumi.Output.secret(v) for k, v in data.items()}, opts=pulumi.ResourceOptions(parent=parent))

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from components.builders.endpoints import Endpoint
 from components.builders.security import RESTRICTED_CONTAINER
 from components.config.models import KialiConfig
 from components.resources.charts import KIALI_REPO, AddonArgs, ChartSource, generated_secret, install_addon
+from components.resources.declare import declare_secret
 
 FULLNAME = "kiali"
 PORT = 20001
@@ -128,13 +128,6 @@ def values(cfg: KialiConfig, *, prometheus_url: pulumi.Input[str], tracing: Opti
     }
 
 
-def _secret(resource: str, name: str, namespace: str, data: dict[str, pulumi.Input[str]],
-            parent: pulumi.Resource) -> k8s.core.v1.Secret:
-    return k8s.core.v1.Secret(
-        resource, metadata={"name": name, "namespace": namespace}, type="Opaque",
-        string_data={k: pulumi.Output.secret(v) for k, v in data.items()}, opts=pulumi.ResourceOptions(parent=parent))
-
-
 class Kiali(pulumi.ComponentResource):
     """Installs Kiali with a generated, stable signing key kept as a Pulumi secret and a Kubernetes Secret."""
 
@@ -143,13 +136,13 @@ class Kiali(pulumi.ComponentResource):
     def __init__(self, name: str, args: KialiArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("mesh:observability:Kiali", name, None, opts)
         self.signing_key = generated_secret(f"{name}-signing-key", SIGNING_KEY_BYTES, self)
-        secrets = [_secret(f"{name}-signing-key-secret", SIGNING_KEY_SECRET, args.namespace,
+        secrets = [declare_secret(f"{name}-signing-key-secret", SIGNING_KEY_SECRET, args.namespace,
                            {"value.txt": self.signing_key}, self)]
         if args.grafana is not None and args.grafana_password is not None:
-            secrets.append(_secret(f"{name}-grafana-secret", GRAFANA_SECRET, args.namespace,
+            secrets.append(declare_secret(f"{name}-grafana-secret", GRAFANA_SECRET, args.namespace,
                                    {"value.txt": args.grafana_password}, self))
         if args.client_secret is not None:
-            secrets.append(_secret(f"{name}-oidc-secret", OIDC_SECRET, args.namespace,
+            secrets.append(declare_secret(f"{name}-oidc-secret", OIDC_SECRET, args.namespace,
                                    {"oidc-secret": args.client_secret}, self))
         self.endpoint = endpoint(args.namespace)
         self.chart = install_addon(

@@ -11,10 +11,14 @@ from components.builders.endpoints import Endpoint
 from components.builders.security import RESTRICTED_CONTAINER, restricted_pod
 from components.config.models import PrometheusConfig
 from components.resources.charts import PROMETHEUS_REPO, AddonArgs, ChartSource, install_addon
+from components.resources.declare import declare_secret
 
 FULLNAME = "prometheus"
 SIDECAR_RESOURCES = {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}}
 PORT = 9090
+WEBHOOK_SECRET = "alertmanager-webhook"
+"""The Secret holding the Alertmanager receiver's webhook URL (a credential)."""
+WEBHOOK_DIR = "/etc/alertmanager/webhook"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,11 +40,18 @@ def alertmanager_values(cfg: PrometheusConfig) -> dict[str, Any]:
     if cfg.alertmanager is None:
         return {"enabled": False}
     receiver: dict[str, Any] = {"name": "mesh"}
+    mounts = []
     if cfg.alertmanager.webhook_url:
-        # Ref: https://prometheus.io/docs/alerting/latest/configuration/#webhook_config
-        receiver["webhook_configs"] = [{"url": pulumi.Output.secret(cfg.alertmanager.webhook_url),
-                                        "send_resolved": True}]
+        # The URL is read from a mounted Secret: the subchart renders `config` into a ConfigMap, where a
+        # URL would be plaintext (and Chart v4 children do not inherit the secretness of values).
+        # Ref: https://prometheus.io/docs/alerting/latest/configuration/#webhook_config (url_file)
+        receiver["webhook_configs"] = [{"url_file": f"{WEBHOOK_DIR}/url", "send_resolved": True}]
+        # Ref: https://github.com/prometheus-community/helm-charts/blob/alertmanager-1.30.0/charts/alertmanager/templates/statefulset.yaml
+        # (extraSecretMounts)
+        mounts = [{"name": "webhook", "mountPath": WEBHOOK_DIR, "subPath": "", "secretName": WEBHOOK_SECRET,
+                   "readOnly": True}]
     return {
+        "extraSecretMounts": mounts,
         "enabled": True,
         "persistence": {"enabled": False},
         "resources": SIDECAR_RESOURCES,
@@ -103,7 +114,10 @@ class Prometheus(pulumi.ComponentResource):
         super().__init__("mesh:observability:Prometheus", name, None, opts)
         cfg = args.config
         self.endpoint = endpoint(args.namespace)
+        webhook = cfg.alertmanager.webhook_url if cfg.alertmanager else None
+        secrets = [declare_secret(f"{name}-webhook-secret", WEBHOOK_SECRET, args.namespace, {"url": webhook}, self)
+                   ] if webhook else []
         self.chart = install_addon(self, name, ChartSource("prometheus", cfg.chart_version, PROMETHEUS_REPO), args,
-                                   values=values(cfg, args.rules))
+                                   values=values(cfg, args.rules), depends_on=secrets)
         self.url = pulumi.Output.from_input(self.endpoint.url)  # known up front: nothing waits on it
         self.register_outputs({"url": self.url})

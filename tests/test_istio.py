@@ -15,7 +15,7 @@ PEER_AUTH = "kubernetes:security.istio.io/v1:PeerAuthentication"
 
 
 def test_charts_are_pinned_per_stack_from_the_istio_repository(dev, prod):
-    for ev, version in ((dev, "1.31.1"), (prod, "1.30.5")):
+    for ev, version in ((dev, "1.31.4"), (prod, "1.31.4")):
         charts = ev.charts()
         for release, chart_name in (("istio-base", "base"), ("istiod", "istiod"), ("istio-ingress", "gateway")):
             chart = charts[release]

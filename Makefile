@@ -5,8 +5,9 @@ SHELL        := /bin/bash
 PYTHON       ?= python3
 STACK        ?= dev
 KIND_CLUSTER ?= mercari
-KIND_VERSION ?= 0.30.0
-KIND_NODE    ?= kindest/node:v1.34.0
+# Ref: https://github.com/kubernetes-sigs/kind/releases/tag/v0.33.0 (images pre-built for v0.33.0; its default is v1.37.0, outside Istio 1.31's Kubernetes window)
+KIND_VERSION ?= 0.33.0
+KIND_NODE    ?= kindest/node:v1.36.4@sha256:099e049362a1526b2db71494e1947aae99bd16290d7c895f2b7ea312e3cbfaed
 BIN          := $(CURDIR)/bin
 KIND         ?= $(shell command -v kind 2>/dev/null || echo $(BIN)/kind)
 # `pulumi up` on dev runs `kind load docker-image` (pulumi-command): a downloaded kind must be on PATH.

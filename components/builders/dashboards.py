@@ -17,6 +17,7 @@ from grafana_foundation_sdk.models.dashboard import DataSourceRef
 
 from components.builders.promql import error_ratio, latency, rate, selector
 from components.vocab import topology as topo
+from components.vocab.names import service_dashboard_uid
 
 DATASOURCE_UID = "prometheus"
 DATASOURCE = DataSourceRef(type_val="prometheus", uid=DATASOURCE_UID)
@@ -64,7 +65,7 @@ def service_dashboard(service: topo.Service, topology: topo.Topology) -> dict[st
     (the caller's view, which sees the failures the server never logs)."""
     name = service.name
     inbound = selector(reporter="destination", destination_service_name=name)
-    board = (dashboard.Dashboard(f"Service {name}").uid(f"mesh-service-{name}").tags(["mesh", "service"])
+    board = (dashboard.Dashboard(f"Service {name}").uid(service_dashboard_uid(name)).tags(["mesh", "service"])
              .refresh("30s").time("now-1h", "now"))
     board = _edge_row(board, f"{name}: all inbound", inbound)
     for caller in topology.callers_of()[name]:
@@ -100,7 +101,7 @@ def control_plane() -> dict[str, Any]:
 def all_dashboards(topology: topo.Topology) -> dict[str, dict[str, Any]]:
     """File name (without .json) -> dashboard JSON, for every dashboard the program ships."""
     boards = {"mesh-overview": mesh_overview(topology), "mesh-control-plane": control_plane()}
-    boards |= {f"mesh-service-{s.name}": service_dashboard(s, topology) for s in topology.services}
+    boards |= {service_dashboard_uid(s.name): service_dashboard(s, topology) for s in topology.services}
     return boards
 
 

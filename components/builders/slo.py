@@ -12,17 +12,7 @@ from typing import Any
 from components.builders.promql import error_ratio, latency
 from components.plan import Objective
 from components.vocab import topology as topo
-
-# Ref: https://sre.google/workbook/alerting-on-slos/ (table 5-8: burn rates and windows for a 30-day SLO)
-BURN_RATES = (
-    # (severity, burn rate, long window, short window)
-    ("page", 14.4, "1h", "5m"),
-    ("page", 6.0, "6h", "30m"),
-    ("ticket", 3.0, "1d", "2h"),
-    ("ticket", 1.0, "3d", "6h"),
-)
-WINDOWS = sorted({w for _, _, long, short in BURN_RATES for w in (long, short)},
-                 key=lambda w: int(w[:-1]) * {"m": 1, "h": 60, "d": 1440}[w[-1]])
+from components.vocab.alert_windows import BURN_RATES, LATENCY_WINDOW, WINDOWS
 
 
 def recording_rules() -> list[dict[str, Any]]:
@@ -33,7 +23,7 @@ def recording_rules() -> list[dict[str, Any]]:
     for w in WINDOWS:
         rules.append({"record": f"mesh:service_error_ratio:rate{w}", "expr": error_ratio(server, w, by_service)})
         rules.append({"record": f"mesh:edge_error_ratio:rate{w}", "expr": error_ratio(caller, w, by_edge)})
-    rules.append({"record": "mesh:service_latency_p99:rate5m", "expr": latency(server, 0.99, "5m", by_service)})
+    rules.append({"record": "mesh:service_latency_p99:rate5m", "expr": latency(server, 0.99, LATENCY_WINDOW, by_service)})
     return rules
 
 

@@ -28,6 +28,7 @@ from components.vocab.fields import (
     K8sMinor,
     MemoryQuantity,
     Number,
+    ObjectName,
     OptionalDnsLabel,
     Replicas,
     Repository,
@@ -142,7 +143,7 @@ class IstioConfig(Strict):
 
 class StorageConfig(Strict):
     size: MemoryQuantity = Field("10Gi", description="PersistentVolumeClaim size.")
-    storage_class: Optional[Text] = Field(None, description="StorageClass; unset = cluster default.")
+    storage_class: Optional[ObjectName] = Field(None, description="StorageClass; unset = cluster default.")
 
 
 class AlertmanagerConfig(Strict):
@@ -176,7 +177,7 @@ class JaegerStorage(Strict):
     type: Literal["memory", "badger"] = Field("memory", description="memory (dev) or badger on a volume.")
     max_traces: Int = Field(100000, ge=1000, le=MAX_INT32, description="memory: traces kept.")
     size: MemoryQuantity = Field("10Gi", description="badger: volume size.")
-    storage_class: Optional[Text] = None
+    storage_class: Optional[ObjectName] = Field(None, description="StorageClass; unset = cluster default.")
     retention: GoDuration = Field("72h", description="badger: how long spans are kept (Go duration: no 'd').")
 
 
@@ -287,10 +288,15 @@ class AutoscalingConfig(Strict):
     cpu_utilization: Int = Field(75, ge=1, le=100, description="Target average CPU, percent of requests.")
 
 
+MAX_AVAILABILITY = 99.9999
+"""The highest objective whose error budget (0.0001%) the alerts can still state: a budget that rounds
+to 0 makes every burn-rate threshold 0, and each alert fires on the first failed request."""
+
+
 class SloConfig(Strict):
     """Objectives; unset fields fall back to the stack's, then to the environment's defaults."""
 
-    availability: Optional[Number] = Field(None, gt=0, lt=100, allow_inf_nan=False,
+    availability: Optional[Number] = Field(None, gt=0, le=MAX_AVAILABILITY, allow_inf_nan=False,
                                           description="Percent of inbound requests that succeed, e.g. 99.9.")
     latency_p99_ms: Optional[Int] = Field(None, ge=1, le=MAX_INT32, description="p99 latency bound (ms).")
 
@@ -321,7 +327,7 @@ class WorkloadsConfig(Strict):
         "IfNotPresent", description="Never for images loaded into kind.")
     services: dict[str, WorkloadSettings] = Field(default_factory=dict, description="Per-service overrides.")
     build: Optional[BuildSource] = Field(None, description="Build images from source instead of pulling (dev).")
-    image_pull_secrets: list[DnsName] = Field(default_factory=list, description="Secrets for a private registry.")
+    image_pull_secrets: list[ObjectName] = Field(default_factory=list, description="Secrets for a private registry.")
     slo: SloConfig = Field(SloConfig(), description="Objectives of every service: availability %, p99 latency ms "
                                                     "(defaults: dev 99/1000, staging 99.5/500, prod 99.9/300).")
 

@@ -11,11 +11,15 @@ from pydantic import BaseModel
 from components.config.errors import Problem, key_path
 from components.config.images import image_problems
 from components.config.models import ENVIRONMENTS, BuildSource, Resources, StackConfig
+from components.vocab import alert_windows
 from components.vocab import istio_releases as releases
-from components.vocab.fields import cpu_millis, memory_bytes
-from components.vocab.istio import ROOT_NAMESPACE
+from components.vocab import names as names_
+from components.vocab.fields import cpu_millis, duration_seconds, memory_bytes
+from components.vocab.istio import CNI_NAMESPACE, ROOT_NAMESPACE
 
 SYSTEM_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease", "default")
+CERT_MANAGER_NAMESPACE = "cert-manager"
+"""cert-manager's documented namespace, taken when the stack relies on cert-manager."""
 
 
 def check_rules(cfg: StackConfig) -> list[Problem]:
@@ -30,8 +34,60 @@ def check_rules(cfg: StackConfig) -> list[Problem]:
     problems += _ingress_rules(cfg)
     problems += _namespace_rules(cfg)
     problems += _host_rules(cfg)
+    problems += _generated_name_rules(cfg)
+    problems += _value_rules(cfg)
     problems += _workload_rules(cfg)
     return problems
+
+
+def _generated_name_rules(cfg: StackConfig) -> list[Problem]:
+    """Names the program builds on a value, each within the limit of what carries it."""
+    istio = cfg.istio
+    names = [("mesh:istio.revision", istio.revision, names_.istiod_release(istio.revision),
+              names_.HELM_RELEASE_MAX, "istiod's Helm release name")]
+    if istio.canary:
+        names.append(("mesh:istio.canary.revision", istio.canary.revision,
+                      names_.istiod_release(istio.canary.revision), names_.HELM_RELEASE_MAX,
+                      "the canary istiod's Helm release name"))
+    if cfg.observability.grafana.enabled:
+        for i, svc in enumerate(cfg.topology.services):
+            uid = names_.service_dashboard_uid(svc.name)
+            names.append((f"mesh:topology.services[{i}].name", svc.name, uid, names_.GRAFANA_UID_MAX,
+                          "its Grafana dashboard uid"))
+            names.append((f"mesh:topology.services[{i}].name", svc.name, names_.dashboard_configmap(uid),
+                          names_.DNS_LABEL_MAX, "its dashboard's ConfigMap name"))
+    return [Problem(key, value, f"too long: {what} '{name}' would be {len(name)} characters; at most {limit}")
+            for key, value, name, limit, what in names if len(name) > limit]
+
+
+def _value_rules(cfg: StackConfig) -> list[Problem]:
+    """Values that parse but cannot work."""
+    prom, out = cfg.observability.prometheus, []
+    shortest = alert_windows.WINDOWS[0]
+    longest_scrape = alert_windows.window_seconds(shortest) / alert_windows.SCRAPES_PER_WINDOW
+    if prom.enabled and duration_seconds(prom.scrape_interval) > longest_scrape:
+        out.append(Problem("mesh:observability.prometheus.scrapeInterval", prom.scrape_interval,
+                           f"too long for the alerts' shortest rate window ({shortest}): at most "
+                           f"{longest_scrape:g}s, so the window spans {alert_windows.SCRAPES_PER_WINDOW} scrapes"))
+    floor = memory_bytes(PROXY_MEMORY_FLOOR)
+    for key, res in (("mesh:istio.proxy.resources", cfg.istio.proxy.resources),
+                     ("mesh:ingress.resources", cfg.ingress.resources)):
+        if memory_bytes(res.limits.memory) < floor:
+            out.append(Problem(f"{key}.limits.memory", res.limits.memory,
+                               f"below {PROXY_MEMORY_FLOOR}, the least an Envoy proxy starts with: it would be "
+                               "OOM-killed before it is ready"))
+    tls = cfg.ingress.tls
+    if cfg.ingress.enabled and tls and tls.cert_manager and "*" in cfg.ingress.hosts:
+        out.append(Problem("mesh:ingress.hosts", list(cfg.ingress.hosts),
+                           "cert-manager issues the certificate for named hosts: '*' is no host name; list the "
+                           "hosts (a '*.example.com' wildcard is a name)"))
+    return out
+
+
+# Ref: https://istio.io/latest/docs/ops/deployment/performance-and-scalability/ (a proxy uses about 40-60 MB
+# serving 1000 requests per second; Istio's own default request is 128Mi)
+PROXY_MEMORY_FLOOR = "64Mi"
+"""The least memory limit a sidecar or gateway proxy is given."""
 
 
 def _secret_values(cfg: StackConfig) -> list[tuple[str, str, object, str]]:
@@ -158,9 +214,13 @@ def _namespace_rules(cfg: StackConfig) -> list[Problem]:
         claims.append(("mesh:ingress.namespace", cfg.ingress.namespace))
     owner: dict[str, str] = {}
     out = []
+    reserved = {ROOT_NAMESPACE: "the Istio control plane's", CNI_NAMESPACE: "istio-cni's (privileged)",
+                **dict.fromkeys(SYSTEM_NAMESPACES, "a Kubernetes system")}
+    if cfg.ingress.tls and cfg.ingress.tls.cert_manager:
+        reserved[CERT_MANAGER_NAMESPACE] = "cert-manager's"
     for key, namespace in claims:
-        if namespace in SYSTEM_NAMESPACES or namespace == ROOT_NAMESPACE:
-            whose = "the Istio control plane's" if namespace == ROOT_NAMESPACE else "a Kubernetes system"
+        whose = reserved.get(namespace) or ("a Kubernetes system" if namespace.startswith("kube-") else None)
+        if whose:
             out.append(Problem(key, namespace, f"must be its own namespace: '{namespace}' is {whose} namespace"))
         elif namespace in owner and not (key.startswith("mesh:topology") and owner[namespace].startswith("mesh:topology")):
             out.append(Problem(key, namespace, f"must be its own namespace: {owner[namespace]} already claims it"))

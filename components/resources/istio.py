@@ -16,6 +16,7 @@ from components.config.models import OBSERVABILITY_NAMESPACE, IstioConfig
 from components.resources.charts import ISTIO_REPO, ChartSource, Mirror, install
 from components.resources.declare import declare_custom_resource, declare_network_policies
 from components.vocab.istio import CNI_NAMESPACE, ROOT_NAMESPACE
+from components.vocab.names import istiod_release
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -133,7 +134,7 @@ class IstioControlPlane(pulumi.ComponentResource):
     def _istiod(
         self, name: str, role: str, version: str, revision: str, args: IstioControlPlaneArgs, base: Chart
     ) -> Chart:
-        release = "istiod" if not revision else f"istiod-{revision}"
+        release = istiod_release(revision)
         return install(
             f"{name}-{role}",
             ChartSource("istiod", version, ISTIO_REPO),

@@ -7,6 +7,7 @@ so a trailing newline or a Unicode digit never passes. The rule text is what a u
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from components.vocab.names import DNS_NAME_MAX
+
 
 class Strict(BaseModel):
     """Frozen model with camelCase keys that rejects unknown keys."""
@@ -22,7 +25,8 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True)
 
 
-def pattern_check(regex: str, rule: str, *, numbers: bool = False) -> Callable[[Any], str]:
+def pattern_check(regex: str, rule: str, *, numbers: bool = False, max_length: int | None = None
+                  ) -> Callable[[Any], str]:
     """A validator: the value must be a string matching `regex` whole; else ValueError(rule).
 
     `numbers`: accept an int or float too (YAML reads `250` as a number) and check its text, so
@@ -40,6 +44,8 @@ def pattern_check(regex: str, rule: str, *, numbers: bool = False) -> Callable[[
                              "(e.g. \"1.30\", which unquoted becomes 1.3)")
         if not isinstance(value, str) or not compiled.fullmatch(value):
             raise ValueError(rule)
+        if max_length is not None and len(value) > max_length:
+            raise ValueError(f"{rule}; at most {max_length} characters, this is {len(value)}")
         return value
 
     return check
@@ -53,8 +59,9 @@ class Rule:
     text: str
 
 
-def _field(name: str, regex: str, rule: str, *, numbers: bool = False) -> Any:
-    return Annotated[str, BeforeValidator(pattern_check(regex, rule, numbers=numbers)), Rule(name, rule)]
+def _field(name: str, regex: str, rule: str, *, numbers: bool = False, max_length: int | None = None) -> Any:
+    return Annotated[str, BeforeValidator(pattern_check(regex, rule, numbers=numbers, max_length=max_length)),
+                     Rule(name, rule)]
 
 
 DNS_LABEL_RULE = "must be a DNS-1123 label: lowercase letters, digits and '-', 1-63 characters"
@@ -119,8 +126,8 @@ Duration = _field("Prometheus duration",
                   "must be a Prometheus duration above 0: whole numbers with units y, w, d, h, m, s, ms in that "
                   "order, e.g. '15d' or '1h30m'", numbers=True)
 # Ref: https://pkg.go.dev/time#ParseDuration (units ns, us, ms, s, m, h; no days)
-GoDuration = _field("Go duration", r"([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+",
-                    "must be a Go duration: numbers with units ns, us, ms, s, m, h, e.g. '72h' or '1h30m' "
+GoDuration = _field("Go duration", rf"{_POSITIVE}([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+",
+                    "must be a Go duration above 0: numbers with units ns, us, ms, s, m, h, e.g. '72h' or '1h30m' "
                     "(Go has no 'd': 7 days is '168h')", numbers=True)
 Digest = _field("digest", r"sha256:[0-9a-f]{64}", "must be 'sha256:' followed by 64 lowercase hex characters")
 ImageTag = _field("image tag", r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}",
@@ -128,16 +135,33 @@ ImageTag = _field("image tag", r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}",
 Repository = _field("image repository", r"[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*",
                     "must be an image repository like 'ghcr.io/org/name' (no tag or digest)")
 Hostname = _field("host name", rf"({_DNS_LABEL}\.)+[a-z]{{2,63}}",
-                  "must be a fully qualified host name like 'kiali.example.com'")
+                  "must be a fully qualified host name like 'kiali.example.com'", max_length=DNS_NAME_MAX)
 HttpUrl = _field("URL", _URL, "must be an http:// or https:// URL")
 HttpsUrl = _field("https URL", r"https://[!-.0-~]+(/[!-~]*)?", "must be an https:// URL")
 IngressHost = _field("ingress host", rf"\*|(\*\.)?({_DNS_LABEL}\.)*{_DNS_LABEL}",
                      "must be a DNS name the gateway serves, not a URL: 'shop.example.com', a leading '*.' wildcard "
-                     "('*.example.com') or '*' for every host")
+                     "('*.example.com') or '*' for every host", max_length=DNS_NAME_MAX)
 DnsName = _field("DNS name", rf"({_DNS_LABEL}\.)*{_DNS_LABEL}",
-                 "must be a DNS name like 'otel-collector.monitoring.svc.cluster.local' (not a URL)")
-ScrapeSource = _field("namespace or CIDR", rf"{_DNS_LABEL}|([0-9]{{1,3}}\.){{3}}[0-9]{{1,3}}/[0-9]{{1,2}}",
-                      "must be a namespace name or an IPv4 CIDR like '10.0.0.0/8'")
+                 "must be a DNS name like 'otel-collector.monitoring.svc.cluster.local' (not a URL)",
+                 max_length=DNS_NAME_MAX)
+# Ref: https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#dns-subdomain-names
+ObjectName = _field("object name", rf"({_DNS_LABEL}\.)*{_DNS_LABEL}",
+                    "must be a Kubernetes object name (DNS-1123 subdomain): lowercase letters, digits, '-' and '.'",
+                    max_length=DNS_NAME_MAX)
+_SCRAPE_RULE = "must be a namespace name or an IPv4 CIDR like '10.0.0.0/8' (octets 0-255, prefix 0-32, no host bits)"
+
+
+def _scrape_source(value: Any) -> str:
+    text = pattern_check(rf"{_DNS_LABEL}|[0-9.]+/[0-9]+", _SCRAPE_RULE)(value)
+    if "/" in text:
+        try:
+            ipaddress.IPv4Network(text, strict=True)
+        except ValueError as err:
+            raise ValueError(f"{_SCRAPE_RULE}: {err}") from None
+    return text
+
+
+ScrapeSource = Annotated[str, BeforeValidator(_scrape_source), Rule("namespace or CIDR", _SCRAPE_RULE)]
 # Printable ASCII without spaces: no control characters, nothing a shell or YAML would mangle.
 Text = _field("text", r"[!-~]+", "must be non-empty printable ASCII without spaces")
 RelativePath = _field("relative path", r"(?!/)(?!.*(^|/)\.\.(/|$))[A-Za-z0-9._/-]+",
@@ -163,3 +187,11 @@ def memory_bytes(value: str) -> float:
     """'256Mi' -> 268435456.0."""
     unit = value.lstrip("0123456789.")
     return float(value[: -len(unit)]) * _MEMORY_FACTORS[unit]
+
+
+_DURATION_UNITS = {"y": 365 * 86400, "w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1, "ms": 0.001}
+
+
+def duration_seconds(value: str) -> float:
+    """A Prometheus duration in seconds: '1h30m' -> 5400.0."""
+    return sum(int(n) * _DURATION_UNITS[u] for n, u in re.findall(r"([0-9]+)(ms|[ywdhms])", value))

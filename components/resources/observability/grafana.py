@@ -17,6 +17,7 @@ from components.builders.dashboards import DATASOURCE_UID
 from components.builders.endpoints import Endpoint
 from components.config.models import GrafanaConfig
 from components.resources.charts import GRAFANA_REPO, AddonArgs, ChartSource, generated_secret, install_addon
+from components.vocab.names import dashboard_configmap
 
 FULLNAME = "grafana"
 PORT = 3000
@@ -39,16 +40,12 @@ def endpoint(namespace: str) -> Endpoint:
     return Endpoint(FULLNAME, namespace, PORT)
 
 
-def config_map_name(dashboard: str) -> str:
-    return f"grafana-dashboard-{dashboard}"[:63].rstrip("-")
-
-
 def dashboard_mounts(names: list[str]) -> list[dict[str, Any]]:
     """One ConfigMap per dashboard (each stays far below the 1 MiB ConfigMap limit), each in its own
     directory under the provider's path (the file provider scans it recursively)."""
     # Ref: https://github.com/grafana-community/helm-charts/blob/grafana-11.1.0/charts/grafana/templates/_pod.tpl
     # (extraConfigmapMounts)
-    return [{"name": config_map_name(n), "configMap": config_map_name(n), "mountPath": f"{DASHBOARD_ROOT}/{n}",
+    return [{"name": dashboard_configmap(n), "configMap": dashboard_configmap(n), "mountPath": f"{DASHBOARD_ROOT}/{n}",
              "readOnly": True} for n in names]
 
 
@@ -106,7 +103,7 @@ class Grafana(pulumi.ComponentResource):
         maps = [
             k8s.core.v1.ConfigMap(
                 f"{name}-dashboard-{board}",
-                metadata={"name": config_map_name(board), "namespace": args.namespace,
+                metadata={"name": dashboard_configmap(board), "namespace": args.namespace,
                           "labels": {"app.kubernetes.io/part-of": "mesh-dashboards"}},
                 data={f"{board}.json": json.dumps(content, sort_keys=True)},
                 opts=pulumi.ResourceOptions(parent=self))

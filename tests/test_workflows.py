@@ -1,9 +1,11 @@
 """GitHub workflows: actionlint clean, and shaped as the README promises."""
 
+import importlib.util
 import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -27,6 +29,10 @@ def _lint(cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(actionlint(), cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
+def _script(job, action):
+    return next(s for s in job["steps"] if s.get("uses", "").startswith(action))["with"]["script"]
+
+
 def _load(name):
     doc = yaml.safe_load((WORKFLOWS / name).read_text())
     doc["on"] = doc.pop(True, doc.get("on"))  # YAML 1.1 reads `on:` as True
@@ -48,26 +54,35 @@ def test_actionlint_catches_a_broken_workflow(tmp_path):
     assert result.returncode == 1 and "no_such_thing" in result.stdout
 
 
-def test_pull_requests_run_tests_then_preview_the_shared_stacks_with_a_comment():
+def test_pull_requests_run_everything_that_needs_no_secret_and_preview_only_staging():
     pr = _load("pull-request.yml")
-    assert "pull_request" in pr["on"]
-    assert "make test" in yaml.safe_dump(pr["jobs"]["test"])
-    preview = pr["jobs"]["preview"]
-    assert preview["needs"] == "test" and preview["strategy"]["matrix"]["stack"] == ["staging", "prod"]
-    assert preview["with"]["command"] == "preview"
-    step = next(s for s in _load("pulumi.yml")["jobs"]["pulumi"]["steps"] if s.get("uses", "").startswith("pulumi/"))
-    assert re.fullmatch(r"pulumi/actions@v\d+\.\d+\.\d+", step["uses"]), "pin the action to an exact release"
-    assert step["with"]["comment-on-pr"] == "${{ inputs.command == 'preview' }}"
-    assert step["with"]["policyPacks"] == "policy"
+    assert set(pr["on"]) == {"pull_request"}
+    jobs = pr["jobs"]
+    assert "make test" in yaml.safe_dump(jobs["test"]) and "make validate" in yaml.safe_dump(jobs["test"])
+    assert any("make -s explain BASE=" in s.get("run", "") for s in jobs["explain"]["steps"])
+    preview = jobs["preview-staging"]
+    assert preview["uses"] == "./.github/workflows/pulumi.yml" and preview["needs"] == "test"
+    assert preview["with"] == {"stack": "staging", "command": "preview", "environment": "staging-preview",
+                               "require-branch-policy": False, "comment": True}
+    assert not any(job.get("with", {}).get("stack") == "prod" for job in jobs.values())
 
 
-def test_merges_run_e2e_then_staging_and_prod_behind_environments():
+def test_merges_run_e2e_and_images_then_staging_then_prod_preview_then_prod_behind_environments():
     deploy = _load("deploy.yml")
     assert deploy["on"]["push"]["branches"] == ["main"]
     jobs = deploy["jobs"]
-    assert [jobs[s]["with"]["command"] for s in ("staging", "prod")] == ["up"] * 2
     assert jobs["e2e"]["uses"] == "./.github/workflows/e2e.yml"
-    assert (jobs["e2e"]["needs"], jobs["staging"]["needs"], jobs["prod"]["needs"]) == ("test", "e2e", "staging")
+    assert jobs["images"]["uses"] == "./.github/workflows/images.yml"
+    assert (jobs["e2e"]["needs"], jobs["images"]["needs"]) == ("test", "test")
+    assert jobs["staging"]["needs"] == ["e2e", "images"]
+    assert (jobs["prod-preview"]["needs"], jobs["prod"]["needs"]) == ("staging", "prod-preview")
+    called = {name: jobs[name]["with"] for name in ("staging", "prod-preview", "prod")}
+    assert called == {
+        "staging": {"stack": "staging", "command": "up", "environment": "staging"},
+        "prod-preview": {"stack": "prod", "command": "preview", "environment": "prod-preview"},
+        "prod": {"stack": "prod", "command": "up", "environment": "prod", "require-reviewers": True},
+    }
+    assert deploy["concurrency"]["cancel-in-progress"] is False
 
 
 def test_no_workflow_runs_pulumi_on_dev_against_nothing():
@@ -75,7 +90,8 @@ def test_no_workflow_runs_pulumi_on_dev_against_nothing():
         doc = _load(path.name)
         for job in doc["jobs"].values():
             assert (job.get("with") or {}).get("stack") != "dev", path.name
-            assert "dev" not in str(((job.get("strategy") or {}).get("matrix") or {}).get("stack", [])), path.name
+            matrix = (job.get("strategy") or {}).get("matrix") or {}
+            assert "dev" not in str(matrix.get("stack", []) if isinstance(matrix, dict) else ""), path.name
 
 
 def test_e2e_deploys_smokes_checks_idempotence_and_leaves_nothing():
@@ -91,12 +107,14 @@ def test_e2e_deploys_smokes_checks_idempotence_and_leaves_nothing():
 
 
 def test_the_pr_explanation_is_one_comment_updated_in_place():
-    explain = _load("pull-request.yml")["jobs"]["explain"]
-    script = next(s for s in explain["steps"] if s.get("uses", "").startswith("actions/github-script"))["with"]["script"]
-    assert "<!-- mesh-explain -->" in script and "updateComment" in script
-    assert explain["steps"][0]["with"]["fetch-depth"] == 0
+    jobs = _load("pull-request.yml")["jobs"]
+    assert jobs["explain"]["steps"][0]["with"]["fetch-depth"] == 0
+    comment = jobs["explain-comment"]
+    script = _script(comment, "actions/github-script")
+    assert "<!-- mesh-explain -->" in script and "updateComment" in script and "github.paginate" in script
+    assert comment["if"] == "always() && needs.explain.result != 'skipped'"
     job = _load("pulumi.yml")["jobs"]["pulumi"]
-    assert job["environment"] == "${{ inputs.command == 'up' && inputs.stack || '' }}"
+    assert job["environment"] == "${{ inputs.environment }}"
     assert "pulumi-up-{0}" in job["concurrency"]["group"]
     assert job["concurrency"]["cancel-in-progress"] == "${{ inputs.command != 'up' }}"
 
@@ -104,7 +122,7 @@ def test_the_pr_explanation_is_one_comment_updated_in_place():
 def test_both_state_backends_are_supported():
     env = _load("pulumi.yml")["jobs"]["pulumi"]["env"]
     assert env["PULUMI_ACCESS_TOKEN"] == "${{ secrets.PULUMI_ACCESS_TOKEN }}"
-    assert env["PULUMI_BACKEND_URL"] == "${{ vars.PULUMI_BACKEND_URL }}"
+    assert env["PULUMI_BACKEND_URL"] == "${{ vars.PULUMI_BACKEND_URL || 'https://api.pulumi.com' }}"
 
 
 def test_pull_requests_run_the_local_e2e_without_secrets_and_keep_its_logs():
@@ -129,6 +147,294 @@ def test_e2e_runs_of_different_triggers_never_cancel_each_other_and_logs_come_be
 
 
 def test_the_first_run_creates_the_stack_rather_than_failing_to_select_it():
-    wf = yaml.safe_load((ROOT / ".github" / "workflows" / "pulumi.yml").read_text())
-    steps = [s for job in wf["jobs"].values() for s in job["steps"] if str(s.get("uses", "")).startswith("pulumi/actions")]
-    assert steps and all(s["with"].get("upsert") is True for s in steps)
+    steps = _load("pulumi.yml")["jobs"]["pulumi"]["steps"]
+    run = next(s for s in steps if s.get("id") == "run")["run"]
+    assert 'make "${{ inputs.command }}" STACK="$STACK" YES=1' in run and "set -o pipefail" in run
+    makefile = (ROOT / "Makefile").read_text()
+    assert 'pulumi stack select --create "$(STACK)"' in makefile
+    assert re.search(r"^preview: stack-select", makefile, re.M) and re.search(r"^up: .*stack-select", makefile, re.M)
+
+
+# --- issue 25: the threat model, as properties of the workflow files ---------------------------------
+
+SCRIPTS = ROOT / ".github" / "scripts"
+SAME_REPO = ("github.event.pull_request.head.repo.full_name == github.repository && "
+             "github.actor != 'dependabot[bot]'")
+FORK_OR_DEPENDABOT = ("github.event.pull_request.head.repo.full_name != github.repository || "
+                      "github.actor == 'dependabot[bot]'")
+# Major releases that run on Node 24 (action.yml `runs.using: node24`, read from each tag's action.yml).
+NODE24_MAJOR = {"actions/checkout": 5, "actions/setup-python": 6, "actions/setup-node": 5, "actions/setup-go": 6,
+                "actions/cache": 5, "actions/upload-artifact": 6, "actions/download-artifact": 7,
+                "actions/github-script": 8, "pulumi/actions": 7, "docker/login-action": 4,
+                "docker/setup-buildx-action": 4, "docker/build-push-action": 7,
+                "aws-actions/configure-aws-credentials": 5, "google-github-actions/auth": 3, "azure/login": 3}
+
+
+def _module(name):
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _workflows():
+    return {path.name: _load(path.name) for path in sorted(WORKFLOWS.glob("*.yml"))}
+
+
+def _uses_secrets(job) -> bool:
+    """The job (or the workflow it calls) can read a secret other than GITHUB_TOKEN."""
+    text = yaml.safe_dump(job)
+    return job.get("secrets") is not None or bool(re.search(r"secrets\.(?!GITHUB_TOKEN\b)", text))
+
+
+def test_no_workflow_runs_pull_request_code_with_the_base_repositorys_secrets():
+    for name, doc in _workflows().items():
+        assert not {"pull_request_target", "workflow_run"} & set(doc["on"]), name
+
+
+def test_no_job_a_pull_request_triggers_can_reach_prod_or_a_deploy_credential():
+    for name, doc in _workflows().items():
+        if "pull_request" not in doc["on"]:
+            continue
+        for job_name, job in doc["jobs"].items():
+            if not _uses_secrets(job):
+                continue
+            # The only one: the staging preview, for same-repository non-Dependabot pull requests, with the
+            # staging-preview environment's credentials (the reusable workflow reads them in that environment).
+            assert (name, job_name) == ("pull-request.yml", "preview-staging"), (name, job_name)
+            assert job["if"] == SAME_REPO
+            assert job["with"]["stack"] == "staging" and job["with"]["environment"] == "staging-preview"
+            assert job["with"]["command"] == "preview"
+
+
+def test_every_workflow_starts_with_a_read_only_token_and_jobs_ask_for_more_by_name():
+    for name, doc in _workflows().items():
+        assert doc["permissions"] == {"contents": "read"}, name
+        for job_name, job in doc["jobs"].items():
+            for scope, level in (job.get("permissions") or {}).items():
+                if level == "write":
+                    assert scope in {"pull-requests", "id-token", "packages"}, (name, job_name, scope)
+
+
+def test_jobs_whose_token_can_write_to_a_pull_request_run_none_of_its_code():
+    for name, doc in _workflows().items():
+        for job_name, job in doc["jobs"].items():
+            if (job.get("permissions") or {}).get("pull-requests") != "write" or "uses" in job:
+                continue
+            steps = job["steps"]
+            assert not any(str(s.get("uses", "")).startswith("actions/checkout") for s in steps), (name, job_name)
+            assert not any("run" in s for s in steps), (name, job_name)
+
+
+def test_every_checkout_leaves_no_token_behind_for_the_code_it_checks_out():
+    for name, doc in _workflows().items():
+        for job in doc["jobs"].values():
+            for step in job.get("steps", []):
+                if str(step.get("uses", "")).startswith("actions/checkout"):
+                    assert step["with"]["persist-credentials"] is False, name
+
+
+def test_deploys_run_only_on_main_and_dispatch_from_another_branch_runs_nothing():
+    deploy = _load("deploy.yml")
+    assert set(deploy["on"]) == {"push", "workflow_dispatch"}
+    for job_name, job in deploy["jobs"].items():
+        assert job["if"] == "github.ref == 'refs/heads/main'", job_name
+
+
+def test_each_stack_runs_in_its_own_environment_only_after_the_guard_checked_its_protection():
+    pulumi = _load("pulumi.yml")
+    jobs = pulumi["jobs"]
+    guard, run = jobs["guard"], jobs["pulumi"]
+    assert run["needs"] == "guard" and run["environment"] == "${{ inputs.environment }}"
+    assert "environment" not in guard and not _uses_secrets(guard) and guard["permissions"] == {"actions": "read"}
+    script = _script(guard, "actions/github-script")
+    for needle in ("getEnvironment", "err.status === 404", "required_reviewers", "deployment_branch_policy",
+                   "listDeploymentBranchPolicies", "github.paginate", "core.setFailed"):
+        assert needle in script, needle
+    inputs = pulumi["on"]["workflow_call"]["inputs"]
+    assert inputs["require-reviewers"]["default"] is False and inputs["require-branch-policy"]["default"] is True
+    # Secrets are read in the environment: environment secrets, not passed in by a caller.
+    assert all(job.get("secrets") == "inherit" for doc in _workflows().values()
+               for job in doc["jobs"].values() if job.get("uses") == "./.github/workflows/pulumi.yml")
+
+
+def test_fork_and_dependabot_pull_requests_are_told_what_was_skipped_instead_of_failing():
+    jobs = _load("pull-request.yml")["jobs"]
+    assert jobs["preview-staging"]["if"] == SAME_REPO and jobs["skipped"]["if"] == FORK_OR_DEPENDABOT
+    run = jobs["skipped"]["steps"][0]["run"]
+    assert "GITHUB_STEP_SUMMARY" in run and "staging preview" in run and "exit 1" not in run
+    explain = _script(jobs["explain-comment"], "actions/github-script")
+    assert jobs["explain-comment"]["steps"][1]["env"]["CAN_COMMENT"] == "${{ " + SAME_REPO + " }}"
+    assert explain.index("core.summary") < explain.index("CAN_COMMENT") < explain.index("createComment")
+    report = _script(_load("pulumi.yml")["jobs"]["report"], "actions/github-script")
+    assert "err.status !== 403" in report and "core.summary" in report
+
+
+def test_a_failed_preview_still_updates_its_comment_found_on_any_page():
+    jobs = _load("pulumi.yml")["jobs"]
+    upload = next(s for s in jobs["pulumi"]["steps"] if str(s.get("uses", "")).startswith("actions/upload-artifact"))
+    assert upload["if"] == "always()"
+    report = jobs["report"]
+    assert report["if"] == "always()" and report["needs"] == ["guard", "pulumi"]
+    step = next(s for s in report["steps"] if str(s.get("uses", "")).startswith("actions/github-script"))
+    assert step["if"] == "always()" and step["env"]["OUTCOME"] == "${{ needs.pulumi.result }}"
+    script = step["with"]["script"]
+    assert "github.paginate(github.rest.issues.listComments" in script and "updateComment" in script
+    assert "${OUTCOME}" in script and "<!-- mesh-pulumi-${COMMAND}-${STACK} -->" in script
+    # The explanation too: every script that looks for its comment reads every page.
+    for doc in _workflows().values():
+        for job in doc["jobs"].values():
+            for s in job.get("steps", []):
+                if "listComments" in str((s.get("with") or {}).get("script", "")):
+                    assert "github.paginate(github.rest.issues.listComments" in s["with"]["script"]
+
+
+def test_object_storage_backends_log_in_by_oidc_when_their_variables_are_set():
+    job = _load("pulumi.yml")["jobs"]["pulumi"]
+    assert job["permissions"]["id-token"] == "write"
+    logins = {s["uses"].split("@")[0]: s["if"] for s in job["steps"] if "if" in s and "uses" in s
+              and not s["uses"].startswith("actions/")}
+    assert logins == {"aws-actions/configure-aws-credentials": "vars.AWS_ROLE_ARN != ''",
+                      "google-github-actions/auth": "vars.GCP_WORKLOAD_IDENTITY_PROVIDER != ''",
+                      "azure/login": "vars.AZURE_CLIENT_ID != ''"}
+    names = [s.get("name", "") for s in job["steps"]]
+    assert max(i for i, n in enumerate(names) if "OIDC" in n or "federation" in n) < names.index(
+        "make ${{ inputs.command }} STACK=${{ inputs.stack }}")
+    # A called workflow gets at most what its caller grants.
+    for doc in _workflows().values():
+        for job in doc["jobs"].values():
+            if job.get("uses") == "./.github/workflows/pulumi.yml":
+                assert job["permissions"] == {"contents": "read", "actions": "read", "id-token": "write",
+                                              "pull-requests": "write"}
+
+
+def test_every_action_is_pinned_by_commit_with_its_release_in_a_comment_on_node_24():
+    seen = set()
+    for path in sorted(WORKFLOWS.glob("*.yml")):
+        for line in path.read_text().splitlines():
+            found = re.search(r"uses:\s*(\S+)(.*)", line)
+            if not found or found.group(1).startswith("./"):
+                continue
+            match = re.fullmatch(r"([\w.-]+/[\w.-]+)@([0-9a-f]{40})", found.group(1))
+            assert match, f"{path.name}: {line.strip()} is not pinned to a 40-hex commit"
+            release = re.fullmatch(r"\s*# v(\d+)\.\d+\.\d+", found.group(2))
+            assert release, f"{path.name}: {line.strip()} has no `# vX.Y.Z` comment"
+            action = match.group(1)
+            assert int(release.group(1)) >= NODE24_MAJOR[action], f"{action} v{release.group(1)} runs on Node 20"
+            seen.add((action, match.group(2), release.group(0).strip()))
+    # One commit per action and release across the workflows.
+    assert len({a for a, _, _ in seen}) == len(seen)
+
+
+def test_the_e2e_uses_the_makefiles_kind_and_node_image_by_digest_not_the_runners():
+    steps = _load("e2e.yml")["jobs"]["e2e"]["steps"]
+    names = [s.get("name", "") for s in steps]
+    kind = steps[names.index("kind at the Makefile's KIND_VERSION, the node image by digest")]["run"]
+    assert "print-$1" in kind and "get KIND_VERSION" in kind and "get KIND_NODE" in kind
+    assert "sha256sum -c" in kind and "kind_node.py" in kind
+    assert 'echo "KIND=$PWD/bin/kind" >> "$GITHUB_ENV"' in kind and 'echo "KIND_NODE=$pinned" >> "$GITHUB_ENV"' in kind
+    assert not re.search(r"\d+\.\d+\.\d+", kind), "versions come from the Makefile"
+    assert names.index("kind at the Makefile's KIND_VERSION, the node image by digest") < next(
+        i for i, s in enumerate(steps) if "make up YES=1" in s.get("run", ""))
+    # The Makefile lets the environment override both (`?=`), and puts bin/ first on PATH for `kind load`.
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^KIND\s+\?=", makefile, re.M) and re.search(r"^KIND_NODE\s+\?=", makefile, re.M)
+    assert "export PATH  := $(BIN):$(PATH)" in makefile
+
+
+def test_the_makefile_values_the_e2e_reads_are_what_make_prints():
+    def get(var):
+        return subprocess.run(["make", "-s", "--no-print-directory", "--eval=print-%: ; @echo $($*)", f"print-{var}"],
+                              cwd=ROOT, capture_output=True, text=True, env={"PATH": os.environ["PATH"]}).stdout.strip()
+    assert re.fullmatch(r"\d+\.\d+\.\d+", get("KIND_VERSION"))
+    assert get("KIND_NODE").startswith("kindest/node:v")
+
+
+def test_the_kind_node_image_is_pinned_by_digest_or_refused():
+    kind_node = _module("kind_node")
+    digest = "sha256:" + "a" * 64
+    image_go = f'package defaults\nconst Image = "kindest/node:v1.34.0@{digest}"\n'
+    assert kind_node.pinned_node("kindest/node:v1.34.0", image_go) == f"kindest/node:v1.34.0@{digest}"
+    own = "kindest/node:v1.33.1@sha256:" + "b" * 64
+    assert kind_node.pinned_node(own, image_go) == own
+    with pytest.raises(kind_node.Unpinned, match="has no digest"):
+        kind_node.pinned_node("kindest/node:v1.33.1", image_go)
+    with pytest.raises(kind_node.Unpinned, match="names no node image"):
+        kind_node.pinned_node("kindest/node:v1.34.0", 'const Image = "kindest/node:v1.34.0"')
+
+
+def _kubeconfig(server="https://api.staging.example.com:6443", context="staging", **user):
+    return {"apiVersion": "v1", "kind": "Config",
+            "clusters": [{"name": "c", "cluster": {"server": server, "certificate-authority-data": "Q0E="}}],
+            "users": [{"name": "u", "user": user or {"token": "t"}}],
+            "contexts": [{"name": context, "context": {"cluster": "c", "user": "u"}}]}
+
+
+def test_the_kubeconfig_check_names_each_thing_a_runner_cannot_use():
+    check = _module("check_kubeconfig")
+    assert check.problems(_kubeconfig(), "staging") == ([], [])
+    assert "no context named 'prod'" in check.problems(_kubeconfig(), "prod")[0][0]
+    assert "from a file" in check.problems(_kubeconfig(**{"client-key": "/home/me/key.pem"}), "staging")[0][0]
+    assert "private address" in check.problems(_kubeconfig(server="https://10.0.0.5"), "staging")[0][0]
+    assert check.problems(_kubeconfig(server="https://10.0.0.5"), "staging", hosted=False)[0] == []
+    assert "loopback" in check.problems(_kubeconfig(server="https://127.0.0.1:6443"), "staging", hosted=False)[0][0]
+    assert "not an https" in check.problems(_kubeconfig(server="http://api.example.com"), "staging")[0][0]
+    assert "cannot resolve" in check.problems(_kubeconfig(server="https://kubernetes.default.svc"), "staging")[0][0]
+    exec_user = {"exec": {"command": "aws", "apiVersion": "client.authentication.k8s.io/v1"}}
+    assert check.problems(_kubeconfig(**exec_user), "staging")[1] and not check.problems(
+        _kubeconfig(**exec_user), "staging")[0]
+    assert "not a kubeconfig" in check.problems("garbage", "staging")[0][0]
+    # Each shared stack names the context the README tells users to put in the kubeconfig.
+    for stack in ("staging", "prod"):
+        doc = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())
+        assert check.stack_context(doc) == stack
+
+
+def test_the_kubeconfig_check_runs_before_pulumi_and_never_prints_the_secret(tmp_path):
+    steps = _load("pulumi.yml")["jobs"]["pulumi"]["steps"]
+    names = [s.get("name", "") for s in steps]
+    creds = steps[next(i for i, n in enumerate(names) if n.startswith("Cluster credentials"))]
+    assert "check_kubeconfig.py" in creds["run"] and "umask 077" in creds["run"]
+    assert names.index(creds["name"]) < names.index("make ${{ inputs.command }} STACK=${{ inputs.stack }}")
+    secret = tmp_path / "kubeconfig"
+    secret.write_text("token: hunter2: [unbalanced")
+    result = subprocess.run([sys.executable, str(SCRIPTS / "check_kubeconfig.py"), str(secret),
+                             str(ROOT / "stacks" / "Pulumi.prod.yaml")], capture_output=True, text=True)
+    assert result.returncode == 1 and "hunter2" not in result.stdout + result.stderr
+
+
+def test_the_image_pipeline_builds_every_service_at_devs_pinned_commit_with_the_programs_tag():
+    from components.config.loading import parse_stack_config
+    from components.resources.image_build import content_tag
+    from tools.engine import stack_config
+
+    cfg = parse_stack_config("dev", stack_config("dev", ROOT))
+    plan = _module("image_matrix").plan(cfg, "ghcr.io/Some-Owner/mercari/")
+    assert plan["commit"] == cfg.workloads.build.commit and plan["tag"] == content_tag(cfg.workloads.build)
+    assert plan["source"] == "mercari/mercari-microservices-example" and plan["registry"] == "ghcr.io/some-owner/mercari"
+    assert plan["matrix"]["include"] == [
+        {"service": s.name, "dockerfile": s.dockerfile_path, "image": f"ghcr.io/some-owner/mercari/{s.name}"}
+        for s in cfg.topology.services]
+    with pytest.raises(ValueError, match="mesh:workloads.build"):
+        _module("image_matrix").plan(parse_stack_config("staging", stack_config("staging", ROOT)), "ghcr.io/x/y")
+
+
+def test_the_image_pipeline_pushes_to_ghcr_and_records_the_digests():
+    images = _load("images.yml")
+    jobs = images["jobs"]
+    assert set(images["on"]) == {"workflow_call"}
+    assert images["on"]["workflow_call"]["outputs"]["digests"]["value"] == "${{ jobs.collect.outputs.digests }}"
+    assert jobs["build"]["permissions"] == {"contents": "read", "packages": "write"}
+    assert not any((j.get("permissions") or {}).get("packages") for n, j in jobs.items() if n != "build")
+    assert jobs["build"]["strategy"]["matrix"] == "${{ fromJSON(needs.plan.outputs.matrix) }}"
+    steps = {s.get("uses", "").split("@")[0]: s for s in jobs["build"]["steps"] if "uses" in s}
+    source = steps["actions/checkout"]["with"]
+    assert (source["repository"], source["ref"]) == ("${{ needs.plan.outputs.source }}", "${{ needs.plan.outputs.commit }}")
+    push = steps["docker/build-push-action"]["with"]
+    assert push["push"] is True and push["tags"] == "${{ matrix.image }}:${{ needs.plan.outputs.tag }}"
+    assert push["file"] == "src/${{ matrix.dockerfile }}" and push["context"] == "src"
+    assert steps["docker/login-action"]["with"]["registry"] == "ghcr.io"
+    collect = yaml.safe_dump(jobs["collect"])
+    assert "image-digests.json" in collect and "GITHUB_STEP_SUMMARY" in collect and "digest:" in collect
+    deploy = _load("deploy.yml")["jobs"]["images"]
+    assert deploy["permissions"] == {"contents": "read", "packages": "write"}

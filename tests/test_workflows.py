@@ -246,8 +246,14 @@ def test_each_stack_runs_in_its_own_environment_only_after_the_guard_checked_its
     jobs = pulumi["jobs"]
     guard, run = jobs["guard"], jobs["pulumi"]
     assert run["needs"] == "guard" and run["environment"] == "${{ inputs.environment }}"
-    assert "environment" not in guard and not _uses_secrets(guard) and guard["permissions"] == {"actions": "read"}
+    assert "environment" not in guard and guard["permissions"] == {"actions": "read"}
+    # The guard sees only repository and organization secrets, and only whether they are set: any is refused.
+    check = next(s for s in guard["steps"] if str(s.get("uses", "")).startswith("actions/github-script"))
+    seen = re.findall(r"secrets\.(\w+)", yaml.safe_dump(guard))
+    assert set(seen) == set(pulumi["on"]["workflow_call"]["secrets"])
+    assert all(f"secrets.{n} != '' && '{n}' || ''" in check["env"]["REPOSITORY_SECRETS"] for n in seen)
     script = _script(guard, "actions/github-script")
+    assert "REPOSITORY_SECRETS" in script and script.index("exposed.length") < script.index("getEnvironment")
     for needle in ("getEnvironment", "err.status === 404", "required_reviewers", "deployment_branch_policy",
                    "listDeploymentBranchPolicies", "github.paginate", "core.setFailed"):
         assert needle in script, needle

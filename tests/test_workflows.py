@@ -609,3 +609,63 @@ def test_the_explanation_comment_updates_in_place_and_forks_get_the_summary(tmp_
     broken = _run_script(tmp_path, step["with"]["script"], env={**env, "OUTCOME": "failure", "REPORT_PATH": "/nonexistent"},
                          issue=3)
     assert "make explain failure" in next(p for n, p in broken["calls"] if n == "createComment")["body"]
+
+
+# --- the shell steps that need no network, run by bash here --------------------------------------------
+
+def _bash(tmp_path, script, env):
+    if not shutil.which("jq"):
+        pytest.skip("jq is missing (GitHub's runners have it)")
+    out, summary = tmp_path / "output", tmp_path / "summary"
+    result = subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                            env={"PATH": os.environ["PATH"], "RUNNER_TEMP": str(tmp_path), "GITHUB_OUTPUT": str(out),
+                                 "GITHUB_STEP_SUMMARY": str(summary), **env})
+    return result, (out.read_text() if out.exists() else ""), (summary.read_text() if summary.exists() else "")
+
+
+def test_the_recorded_digests_become_stack_config_the_program_accepts(tmp_path):
+    from components.config.loading import parse_stack_config
+    from tools.engine import stack_config
+
+    jobs = _load("images.yml")["jobs"]
+    record = next(s for s in jobs["build"]["steps"] if s.get("name") == "Record the digest")["run"]
+    merge = next(s for s in jobs["collect"]["steps"] if s.get("id") == "merge")["run"]
+    services = [s["service"] for s in _module("image_matrix").plan(
+        parse_stack_config("dev", stack_config("dev", ROOT)), "ghcr.io/o/mercari")["matrix"]["include"]]
+    for i, service in enumerate(services):
+        result, _, _ = _bash(tmp_path, record, {"SERVICE": service, "IMAGE": f"ghcr.io/o/mercari/{service}",
+                                                "TAG": "git-0ec5899ea5df", "DIGEST": f"sha256:{i:064x}"})
+        assert result.returncode == 0, result.stderr
+    (tmp_path / "digests").mkdir()
+    for f in (tmp_path / "digest").iterdir():
+        f.rename(tmp_path / "digests" / f.name)
+    result, output, summary = _bash(tmp_path, merge, {"COMMIT": "0ec5899ea5dfa0a740325b708ec864789684c9fc",
+                                                      "SOURCE": "mercari/mercari-microservices-example"})
+    assert result.returncode == 0, result.stderr
+    digests = json.loads(output.removeprefix("digests="))
+    assert sorted(digests) == sorted(services) and digests["db"]["image"] == "ghcr.io/o/mercari/db"
+    snippet = yaml.safe_load(summary.split("```yaml\n")[1].split("```")[0])
+    raw = stack_config("staging", ROOT)
+    raw["workloads"] = {**raw["workloads"], "services": {**raw["workloads"].get("services", {}),
+                                                         **snippet["mesh:workloads"]["services"]}}
+    cfg = parse_stack_config("staging", raw)  # the config rules accept what the summary tells users to paste
+    assert cfg.workloads.services["gateway"].image.digest == digests["gateway"]["digest"]
+    # No digest, no record.
+    result, _, _ = _bash(tmp_path, record, {"SERVICE": "x", "IMAGE": "i", "TAG": "t", "DIGEST": ""})
+    assert result.returncode == 1 and "no digest" in result.stdout
+
+
+@pytest.mark.parametrize("env, error", [
+    ({"PULUMI_BACKEND_URL": "https://api.pulumi.com", "PULUMI_ACCESS_TOKEN": "pul-x"}, None),
+    ({"PULUMI_BACKEND_URL": "https://api.pulumi.com", "PULUMI_ACCESS_TOKEN": ""}, "no PULUMI_ACCESS_TOKEN"),
+    ({"PULUMI_BACKEND_URL": "s3://bucket/mesh", "PULUMI_CONFIG_PASSPHRASE": "p"}, None),
+    ({"PULUMI_BACKEND_URL": "gs://bucket/mesh", "PULUMI_CONFIG_PASSPHRASE": ""}, "no PULUMI_CONFIG_PASSPHRASE"),
+    ({"PULUMI_BACKEND_URL": "file:///tmp/state"}, "a runner's disk is gone"),
+])
+def test_the_state_backend_check_names_the_missing_credential(tmp_path, env, error):
+    steps = _load("pulumi.yml")["jobs"]["pulumi"]["steps"]
+    script = next(s for s in steps if s.get("name") == "The state backend has its credentials")["run"]
+    result, _, _ = _bash(tmp_path, script.replace("${{ inputs.environment }}", "staging"), env)
+    assert (result.returncode == 0) == (error is None), result.stdout
+    if error:
+        assert error in result.stdout

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
+
+import yaml  # PyYAML, a dependency of the pulumi SDK the pack already installs
 
 Config = Mapping[str, Any]
 Props = Mapping[str, Any]
@@ -64,6 +67,62 @@ def declared_chart(type_: str, props: Props) -> bool:
     chart is judged by the objects it renders (each its own resource). The offline tools (mock engine)
     and a Helm v3 Release do pass the inputs."""
     return type_ in CHARTS and "chart" in props
+
+
+PROGRAM_ROOT = Path(__file__).resolve().parents[1]
+"""The Pulumi program's directory: Pulumi resolves a relative FileAsset path from there."""
+
+
+def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """Helm's coalescing of two values maps: `over` wins, maps merge key by key, null deletes a key."""
+    out = dict(base)
+    for key, value in over.items():
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _asset(asset: Any) -> tuple[str | None, str]:
+    """(text, label) of a FileAsset (path relative to the program) or StringAsset, as the analyzer hands
+    it over (a pulumi Asset object) or as the wire format spells it (a dict); text None if the pack
+    cannot read it (a RemoteAsset, a missing file)."""
+    def field(key: str) -> Any:
+        return asset.get(key) if isinstance(asset, Mapping) else getattr(asset, key, None)
+
+    if isinstance(field("text"), str):
+        return str(field("text")), "an inline values file"
+    path, uri = field("path"), field("uri")
+    if not isinstance(path, str):
+        return None, f"remote values file {uri}" if uri else "a values file of unknown shape"
+    try:
+        return (PROGRAM_ROOT / path).read_text(), f"values file {path}"  # an absolute path stays absolute
+    except (OSError, UnicodeDecodeError):
+        return None, f"values file {path} (not readable from {PROGRAM_ROOT})"
+
+
+def chart_values(props: Props) -> tuple[Mapping[str, Any], list[str]]:
+    """The values a chart renders with, merged as Helm merges them (each of `valueYamlFiles` in order,
+    then `values` on top), and each values file the pack could not read: rules judge the merged
+    values, and strict-values reports what no rule could judge."""
+    # Ref: https://www.pulumi.com/registry/packages/kubernetes/api-docs/helm/v4/chart/#inputs (valueYamlFiles)
+    merged: dict[str, Any] = {}
+    unreadable: list[str] = []
+    for asset in props.get("valueYamlFiles") or []:
+        text, label = _asset(asset)
+        try:
+            loaded = yaml.safe_load(text) if text is not None else None
+        except yaml.YAMLError:
+            text, label = None, f"{label} (not YAML)"
+        if text is None or not isinstance(loaded, Mapping | None):
+            unreadable.append(label)
+        elif loaded:
+            merged = _merge(merged, loaded)
+    values = props.get("values") or {}
+    return (_merge(merged, values) if isinstance(values, Mapping) else merged), unreadable
 
 
 def name_of(props: Props) -> str:

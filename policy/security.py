@@ -9,8 +9,11 @@ each rendered object as its own resource, e.g. `kubernetes:apps/v1:Deployment`).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+import yaml  # PyYAML, a dependency of the pulumi SDK the pack already installs
 
 from kinds import (
     CONTROLLERS,
@@ -21,6 +24,7 @@ from kinds import (
     TELEMETRY,
     Config,
     Props,
+    chart_values,
     declared_chart,
     environment,
     mesh_wide_peer_authentication,
@@ -219,18 +223,89 @@ def _chart(props: Props) -> str:
     return str(props.get("chart", "")).rsplit("/", 1)[-1]
 
 
+def yaml_mapping(text: Any) -> Mapping[str, Any]:
+    """A YAML document a program reads (Kiali's config.yaml, Istio's mesh config) as a mapping, else empty."""
+    try:
+        loaded = yaml.safe_load(str(text)) if text else {}
+    except yaml.YAMLError:
+        return {}
+    return loaded if isinstance(loaded, Mapping) else {}
+
+
+# Grafana reads its ini with go-ini, whose booleans are wider than Go's strconv.ParseBool ("yes", "on"
+# and "y" are true too), and a GF_<SECTION>_<KEY> environment variable replaces the ini's value when set.
+# Ref: https://github.com/go-ini/ini/blob/main/key.go (parseBool, MustBool)
+# Ref: https://github.com/grafana/grafana/blob/main/pkg/setting/setting.go (auth.anonymous enabled, MustBool(false))
+# Ref: https://grafana.com/docs/grafana/latest/setup-grafana/configure-grafana/#override-configuration-with-environment-variables
+INI_TRUE = {"1", "t", "T", "true", "TRUE", "True", "YES", "yes", "Yes", "y", "ON", "on", "On"}
+GRAFANA_ANONYMOUS_ENV = "GF_AUTH_ANONYMOUS_ENABLED"
+
+
+def go_string(value: Any) -> str:
+    """A values entry as a Helm template prints it (Go's fmt): true/false, 1 for 1.0, nothing for null."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def ini_true(value: Any) -> bool:
+    """A Grafana setting as go-ini's MustBool reads it: an inline comment cut, surrounding quotes dropped."""
+    text = re.split(r"[#;]", go_string(value), maxsplit=1)[0].strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        text = text[1:-1]
+    return text in INI_TRUE
+
+
+def _ini(text: Any) -> dict[str, dict[str, str]]:
+    """An ini file's sections -> keys -> raw values (what go-ini hands MustBool)."""
+    sections: dict[str, dict[str, str]] = {}
+    current = sections.setdefault("", {})
+    for line in str(text).splitlines():
+        line = line.strip()
+        if line.startswith("[") and "]" in line:
+            current = sections.setdefault(line[1:line.index("]")].strip(), {})
+        elif "=" in line and not line.startswith(("#", ";")):
+            key, _, value = line.partition("=")
+            current[key.strip()] = value.strip()
+    return sections
+
+
+def _grafana_values_anonymous(values: Mapping[str, Any]) -> str | None:
+    """Where the grafana chart's values enable anonymous users: an env override wins when set."""
+    for key in ("env", "envRenderSecret"):  # envRenderSecret: a Secret the chart renders into the pod's env
+        source = values.get(key)
+        setting = source.get(GRAFANA_ANONYMOUS_ENV) if isinstance(source, Mapping) else None
+        if go_string(setting) != "":
+            return f"{key}.{GRAFANA_ANONYMOUS_ENV}" if ini_true(setting) else None
+    ini = values.get("grafana.ini") if isinstance(values.get("grafana.ini"), Mapping) else {}
+    section = (ini or {}).get("auth.anonymous")
+    return "grafana.ini auth.anonymous.enabled" if isinstance(section, Mapping) and ini_true(
+        section.get("enabled")) else None
+
+
 def grafana_not_anonymous(type_: str, props: Props, config: Config) -> list[str]:
-    """Anonymous Grafana only in dev (Chart v4 or Release v3 of the grafana chart)."""
-    if not declared_chart(type_, props) or _chart(props) != "grafana" or environment(config) == "dev":
+    """Anonymous Grafana only in dev, read as Grafana reads it, wherever it is set: the grafana chart's
+    values (Chart v4 or Release v3, `valueYamlFiles` included), a rendered `grafana.ini` ConfigMap, or a
+    GF_AUTH_ANONYMOUS_ENABLED env var on any pod template."""
+    if environment(config) == "dev":
         return []
-    values = props.get("values") or {}
-    anon = ((values.get("grafana.ini") or {}).get("auth.anonymous") or {}).get("enabled")
-    # Ref: https://grafana.com/docs/grafana/latest/setup-grafana/configure-grafana/#override-configuration-with-environment-variables
-    env_anon = (values.get("env") or {}).get("GF_AUTH_ANONYMOUS_ENABLED")
-    if str(anon).lower() == "true" or str(env_anon).lower() == "true":
-        return [f"Grafana allows anonymous users in {environment(config)}: anyone who reaches it reads every metric. "
-                "Fix: mesh:observability.grafana.anonymousViewer: false."]
-    return []
+    found = []
+    if declared_chart(type_, props) and _chart(props) == "grafana":
+        where = _grafana_values_anonymous(chart_values(props)[0])
+        found += [f"chart values {where}"] if where else []
+    data = (props.get("data") or {}) if type_ == CONFIG_MAP else {}
+    if "grafana.ini" in data and ini_true(_ini(data["grafana.ini"]).get("auth.anonymous", {}).get("enabled")):
+        found.append(f"ConfigMap '{name_of(props)}' grafana.ini")
+    pod = pod_spec(type_, props)
+    found += [f"{type_.rsplit(':', 1)[-1]} '{name_of(props)}' container {c.get('name')} env {GRAFANA_ANONYMOUS_ENV}"
+              for c in containers(pod or {}) for e in c.get("env") or []
+              if e.get("name") == GRAFANA_ANONYMOUS_ENV and ini_true(e.get("value"))]
+    return [f"Grafana allows anonymous users in {environment(config)} ({f}): anyone who reaches it reads every "
+            "metric. Fix: mesh:observability.grafana.anonymousViewer: false." for f in found]
 
 
 def kiali_cr_not_anonymous(type_: str, props: Props, config: Config) -> list[str]:
@@ -244,13 +319,17 @@ def kiali_cr_not_anonymous(type_: str, props: Props, config: Config) -> list[str
 
 
 def strict_values(type_: str, props: Props, config: Config) -> list[str]:
-    """Chart versions are exact ASCII versions; sampling percentages are numbers within 0-100."""
+    """Chart versions are exact ASCII versions; every values file is readable (else no rule can judge
+    it); sampling percentages are numbers within 0-100."""
     out = []
     if declared_chart(type_, props):
         version = props.get("version")
         if not isinstance(version, str) or not EXACT_VERSION.fullmatch(version):
             out.append(f"Chart '{props.get('chart')}' version {version!r} is not an exact MAJOR.MINOR.PATCH. Fix: "
                        "pin the version the program declares.")
+        out += [f"Chart '{props.get('chart')}' reads {label}, which the pack cannot read: no rule can judge those "
+                "values. Fix: pass them in `values`, or as a file under the program's directory."
+                for label in chart_values(props)[1]]
     if type_ == TELEMETRY:
         for tracing in (props.get("spec") or {}).get("tracing") or []:
             pct = tracing.get("randomSamplingPercentage")
@@ -303,11 +382,6 @@ def helm_truthy(value: Any) -> bool:
     return value not in (None, False, 0, "") and value != {} and value != []
 
 
-def _values(props: Props) -> Mapping[str, Any]:
-    values = props.get("values") or {}
-    return values if isinstance(values, Mapping) else {}
-
-
 INJECTOR_CONFIG = "istio-sidecar-injector"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 DAEMON_SET = "kubernetes:apps/v1:DaemonSet"
@@ -345,7 +419,8 @@ def mesh_cni_mode(resources: list[tuple[str, Props]], config: Config) -> list[st
     even the baseline standard: each istiod injects in CNI mode, and the CNI agent is installed. Judged
     on declared chart inputs where the engine passes them, and on the rendered objects (the injector
     ConfigMap, the agent's DaemonSet) where it does not."""
-    charts = [(_chart(p), _values(p), str(p.get("name") or name_of(p))) for t, p in resources if declared_chart(t, p)]
+    charts = [(_chart(p), chart_values(p)[0], str(p.get("name") or name_of(p))) for t, p in resources
+              if declared_chart(t, p)]
     istiods = [(values, name) for chart, values, name in charts if chart == "istiod"]
     out = [f"istiod release '{name}' injects without CNI (pilot.cni.enabled is not true): every pod gets "
            "istio-init with NET_ADMIN and NET_RAW as root. Fix: install istio-cni and enable CNI mode."
@@ -359,20 +434,35 @@ def mesh_cni_mode(resources: list[tuple[str, Props]], config: Config) -> list[st
     return out
 
 
+KIALI_CHARTS = ("kiali-server", "kiali-operator")
+
+
+def _kiali_anonymous(settings: Any) -> bool:
+    """Kiali's auth.strategy (the server's default is token), compared without case: stricter than Kiali."""
+    auth = settings.get("auth") if isinstance(settings, Mapping) else None
+    strategy = auth.get("strategy") if isinstance(auth, Mapping) else None
+    return str(strategy or "token").lower() == "anonymous"
+
+
 def kiali_not_anonymous(type_: str, props: Props, config: Config) -> list[str]:
-    """Kiali requires login outside dev."""
+    """Kiali requires login outside dev, wherever its auth strategy is set: the server chart's values
+    (`valueYamlFiles` included), the operator chart's `cr.spec`, or the rendered ConfigMap the server reads."""
     env = environment(config)
-    chart = str(props.get("chart", ""))
-    if not declared_chart(type_, props) or env == "dev" or not chart.endswith(("kiali-server", "kiali-operator")):
+    if env == "dev":
         return []
-    values = props.get("values") or {}
-    if chart.endswith("kiali-operator"):  # the operator chart can create the Kiali CR from `cr.spec`
-        values = ((values.get("cr") or {}).get("spec")) or {}
-    strategy = str((values.get("auth") or {}).get("strategy", "token"))
-    if strategy.lower() == "anonymous":
-        return [f"Kiali uses anonymous auth in {env}: anyone who reaches it can read (and, unless view-only, change) "
-                "the mesh. Fix: set mesh:observability.kiali.auth.strategy to token or openid."]
-    return []
+    found = []
+    if declared_chart(type_, props) and _chart(props) in KIALI_CHARTS:
+        values = chart_values(props)[0]
+        if _chart(props) == "kiali-operator":  # the operator chart can create the Kiali CR from `cr.spec`
+            values = ((values.get("cr") or {}).get("spec")) or {}
+        found += [f"chart {_chart(props)} values"] if _kiali_anonymous(values) else []
+    data = (props.get("data") or {}) if type_ == CONFIG_MAP else {}
+    labels = (props.get("metadata") or {}).get("labels") or {}
+    if "config.yaml" in data and (labels.get("app.kubernetes.io/name") == "kiali" or name_of(props).startswith("kiali")) \
+            and _kiali_anonymous(yaml_mapping(data["config.yaml"])):
+        found.append(f"ConfigMap '{name_of(props)}' config.yaml")
+    return [f"Kiali uses anonymous auth in {env} ({f}): anyone who reaches it can read (and, unless view-only, "
+            "change) the mesh. Fix: set mesh:observability.kiali.auth.strategy to token or openid." for f in found]
 
 
 def strict_mtls(resources: list[tuple[str, Props]], config: Config) -> list[str]:
@@ -386,3 +476,4 @@ def strict_mtls(resources: list[tuple[str, Props]], config: Config) -> list[str]
             return []
     return [f"No mesh-wide STRICT PeerAuthentication in {env}: services accept plaintext, so identities (and "
             "every AuthorizationPolicy built on them) can be bypassed. Fix: mesh:istio.mtls: STRICT."]
+

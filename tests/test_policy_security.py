@@ -285,3 +285,79 @@ def test_only_the_cni_namespace_may_run_privileged_pods():
     privileged["metadata"]["namespace"] = "catalog"
     assert sec.pod_security("kubernetes:apps/v1:DaemonSet", privileged, {}) != []
     assert sec.pod_security("kubernetes:apps/v1:DaemonSet", privileged, {"privilegedNamespaces": ["catalog"]}) == []
+
+
+# ------------------------------------------------------------------ values read as the consuming program reads them
+@pytest.mark.parametrize("value,true", [
+    (True, True), ("true", True), ("True", True), ("TRUE", True), ("t", True), ("1", True), (1, True), (1.0, True),
+    ("yes", True), ("on", True), ("y", True), ('"true"', True), ("true ; comment", True),
+    (False, False), ("false", False), ("0", False), ("no", False), ("off", False), ("", False), (None, False),
+    ("tRuE", False), ("enabled", False),  # go-ini cannot parse them: MustBool falls back to false
+])
+def test_grafana_booleans_read_as_go_ini_reads_them(value, true):
+    assert sec.ini_true(value) == true
+    props = {"chart": "grafana", "values": {"grafana.ini": {"auth.anonymous": {"enabled": value}}}}
+    assert bool(sec.grafana_not_anonymous("kubernetes:helm.sh/v4:Chart", props, PROD)) == true
+
+
+def test_grafana_anonymous_wherever_grafana_reads_it():
+    chart = "kubernetes:helm.sh/v4:Chart"
+    bad = [
+        (chart, {"chart": "grafana", "values": {"envRenderSecret": {"GF_AUTH_ANONYMOUS_ENABLED": "on"}}}),
+        (chart, {"chart": "grafana", "valueYamlFiles": [{"path": "tests/fixtures/policy/grafana-anonymous.yaml"}]}),
+        ("kubernetes:core/v1:ConfigMap", {"metadata": {"name": "grafana"},
+                                          "data": {"grafana.ini": "[server]\nx = 1\n[auth.anonymous]\nenabled = yes\n"}}),
+        ("kubernetes:apps/v1:Deployment", {"metadata": {"name": "grafana"}, "spec": {"template": {"spec": {"containers": [
+            {"name": "grafana", "env": [{"name": "GF_AUTH_ANONYMOUS_ENABLED", "value": "1"}]}]}}}}),
+    ]
+    for type_, props in bad:
+        assert "Fix:" in sec.grafana_not_anonymous(type_, props, PROD)[0], props
+        assert sec.grafana_not_anonymous(type_, props, DEV) == []
+    good = [
+        # The env override wins over the ini, as in Grafana.
+        (chart, {"chart": "grafana", "values": {"grafana.ini": {"auth.anonymous": {"enabled": True}},
+                                                "env": {"GF_AUTH_ANONYMOUS_ENABLED": "false"}}}),
+        # `values` win over the values files, as in Helm.
+        (chart, {"chart": "grafana", "values": {"grafana.ini": {"auth.anonymous": {"enabled": False}}},
+                 "valueYamlFiles": [{"path": "tests/fixtures/policy/grafana-anonymous.yaml"}]}),
+        ("kubernetes:core/v1:ConfigMap", {"metadata": {"name": "grafana"},
+                                          "data": {"grafana.ini": "[auth.anonymous]\nenabled = false\n"}}),
+    ]
+    for type_, props in good:
+        assert sec.grafana_not_anonymous(type_, props, PROD) == [], props
+
+
+def test_kiali_anonymous_wherever_kiali_reads_it():
+    chart = "kubernetes:helm.sh/v4:Chart"
+    configmap = {"metadata": {"name": "kiali", "labels": {"app.kubernetes.io/name": "kiali"}},
+                 "data": {"config.yaml": "auth:\n  strategy: anonymous\nserver:\n  port: 20001\n"}}
+    assert "Fix:" in sec.kiali_not_anonymous("kubernetes:core/v1:ConfigMap", configmap, PROD)[0]
+    configmap["data"]["config.yaml"] = "auth:\n  strategy: openid\n"
+    assert sec.kiali_not_anonymous("kubernetes:core/v1:ConfigMap", configmap, PROD) == []
+    in_file = {"chart": "kiali-server", "valueYamlFiles": [{"text": "auth:\n  strategy: anonymous\n"}]}
+    assert sec.kiali_not_anonymous(chart, in_file, PROD)
+    assert sec.kiali_not_anonymous(chart, {**in_file, "values": {"auth": {"strategy": "token"}}}, PROD) == []
+
+
+def test_values_files_the_pack_cannot_read_are_reported():
+    import pulumi
+
+    chart = "kubernetes:helm.sh/v4:Chart"
+    base = {"chart": "grafana", "version": "11.1.0"}
+    for unreadable in ({"path": "no/such/values.yaml"}, {"uri": "https://example.com/values.yaml"},
+                       pulumi.RemoteAsset("https://example.com/values.yaml"), {"text": "a: [unclosed"}):
+        found = sec.strict_values(chart, {**base, "valueYamlFiles": [unreadable]}, PROD)
+        assert len(found) == 1 and "cannot read" in found[0] and "Fix:" in found[0]
+    # The analyzer hands the pack pulumi Asset objects; a path resolves from the program's directory.
+    readable = [pulumi.FileAsset("tests/fixtures/policy/grafana-anonymous.yaml"), pulumi.StringAsset("a: 1")]
+    assert sec.strict_values(chart, {**base, "valueYamlFiles": readable}, PROD) == []
+    assert sec.grafana_not_anonymous(chart, {**base, "valueYamlFiles": readable}, PROD)
+
+
+def test_a_values_file_can_switch_cni_off():
+    istiod = ("kubernetes:helm.sh/v4:Chart", {"chart": "istiod", "name": "istiod", "values": {"pilot": {"cni": {
+        "enabled": True}}}, "valueYamlFiles": [{"text": "pilot: {cni: {enabled: false}}"}]})
+    assert sec.mesh_cni_mode([istiod, ("kubernetes:helm.sh/v4:Chart", {"chart": "cni"})], {}) == []  # values win
+    istiod[1]["values"] = {}
+    assert any("injects without CNI" in m for m in sec.mesh_cni_mode([istiod, ("kubernetes:helm.sh/v4:Chart",
+                                                                                 {"chart": "cni"})], {}))

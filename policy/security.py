@@ -8,6 +8,7 @@ each rendered object as its own resource, e.g. `kubernetes:apps/v1:Deployment`).
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -51,6 +52,12 @@ SAFE_SYSCTLS = {"kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.i
                 "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range", "net.ipv4.ip_local_reserved_ports",
                 "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_intvl",
                 "net.ipv4.tcp_keepalive_probes"}
+# Baseline controls "restricted" includes: AppArmor may not be disabled or swapped for an arbitrary
+# profile, SELinux may pick only a container type, and never a user or role.
+# Ref: https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline (AppArmor, SELinux)
+APPARMOR_TYPES = {"RuntimeDefault", "Localhost"}
+APPARMOR_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/"
+SELINUX_TYPES = {"container_t", "container_init_t", "container_kvm_t", "container_engine_t"}
 
 
 def pod_spec(type_: str, props: Props) -> Mapping[str, Any] | None:
@@ -79,6 +86,19 @@ def containers(pod: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
         yield from pod.get(key) or []
 
 
+def _confinement(who: str, sc: Mapping[str, Any]) -> list[str]:
+    """AppArmor and SELinux settings of one security context (pod or container) below baseline."""
+    out = []
+    apparmor = (sc.get("appArmorProfile") or {}).get("type")
+    if apparmor is not None and apparmor not in APPARMOR_TYPES:
+        out.append(f"{who} sets AppArmor profile {apparmor}")
+    selinux = sc.get("seLinuxOptions") or {}
+    if selinux.get("type") and selinux.get("type") not in SELINUX_TYPES:
+        out.append(f"{who} sets SELinux type {selinux.get('type')}")
+    out += [f"{who} sets SELinux {key} {selinux.get(key)}" for key in ("user", "role") if selinux.get(key)]
+    return out
+
+
 def pod_security(type_: str, props: Props, config: Config) -> list[str]:
     """The Kubernetes "restricted" pod security standard, for every kind with a pod template, outside the
     namespaces that admit privileged pods (`privilegedNamespaces`; namespace-pod-security keeps those few)."""
@@ -95,10 +115,14 @@ def pod_security(type_: str, props: Props, config: Config) -> list[str]:
     found += [f"unsafe sysctl {s.get('name')}" for s in pod_sc.get("sysctls") or [] if s.get("name") not in SAFE_SYSCTLS]
     if (pod_sc.get("windowsOptions") or {}).get("hostProcess"):
         found.append("a Windows host process")
+    found += _confinement("the pod", pod_sc)
+    found += [f"annotation {k}: {v}" for k, v in (pod_metadata(type_, props).get("annotations") or {}).items()
+              if k.startswith(APPARMOR_ANNOTATION) and v != "runtime/default" and not str(v).startswith("localhost/")]
     for c in containers(pod):
         sc, name = c.get("securityContext") or {}, c.get("name")
         if sc.get("privileged"):
             found.append(f"container {name} is privileged")
+        found += _confinement(f"container {name}", sc)
         found += [f"container {name} binds host port {p.get('hostPort')}" for p in c.get("ports") or [] if p.get("hostPort")]
         if sc.get("procMount", "Default") != "Default":
             found.append(f"container {name} sets procMount {sc.get('procMount')}")
@@ -120,7 +144,8 @@ def pod_security(type_: str, props: Props, config: Config) -> list[str]:
             found.append(f"container {name} has no RuntimeDefault seccomp profile")
     return [f"{where} breaks the restricted pod security standard: {f}. A compromised container could reach "
             "the node or other workloads. Fix: set the chart's or workload's securityContext (drop ALL, no "
-            "privilege escalation, non-root, seccompProfile RuntimeDefault)." for f in found]
+            "privilege escalation, non-root, seccompProfile RuntimeDefault, the runtime's AppArmor profile and "
+            "SELinux type)." for f in found]
 
 
 def no_bare_pods(type_: str, props: Props, config: Config) -> list[str]:
@@ -165,8 +190,25 @@ def injection_opt_outs(resources: list[tuple[str, Props]], config: Config) -> li
     return out
 
 
+def every_address(cidrs: Iterable[Any]) -> bool:
+    """CIDRs (or bare addresses) that together cover all of IPv4 or all of IPv6: `0.0.0.0/0`, `::/0`, or
+    pieces that add up to it (`0.0.0.0/1` and `128.0.0.0/1`). Entries that do not parse admit nothing."""
+    v4: list[ipaddress.IPv4Network] = []
+    v6: list[ipaddress.IPv6Network] = []
+    for cidr in cidrs:
+        try:
+            net = ipaddress.ip_network(str(cidr).strip(), strict=False)
+        except ValueError:
+            continue
+        v4 += [net] if isinstance(net, ipaddress.IPv4Network) else []
+        v6 += [net] if isinstance(net, ipaddress.IPv6Network) else []
+    return (ipaddress.IPv4Network("0.0.0.0/0") in ipaddress.collapse_addresses(v4)
+            or ipaddress.IPv6Network("::/0") in ipaddress.collapse_addresses(v6))
+
+
 def authorization_not_open(type_: str, props: Props, config: Config) -> list[str]:
-    """No ALLOW policy that admits everyone: an empty rule, a rule without `from`, or a wildcard source."""
+    """No ALLOW policy that admits everyone: an empty rule, a rule without `from`, a source naming no
+    identity, a wildcard identity, or IP blocks that cover every address."""
     if type_ != AUTHORIZATION:
         return []
     spec = props.get("spec") or {}
@@ -182,6 +224,8 @@ def authorization_not_open(type_: str, props: Props, config: Config) -> list[str
             for key in ("principals", "namespaces", "requestPrincipals"):
                 if any("*" in str(v) for v in source.get(key) or []):
                     why.append(f"a wildcard in {key}")
+            why += [f"{key} that cover every address" for key in ("ipBlocks", "remoteIpBlocks")
+                    if every_address(source.get(key) or [])]
     return [f"AuthorizationPolicy '{name_of(props)}' allows everyone: {w}. Fix: list the callers' principals "
             "(the program derives them from the call graph)." for w in why]
 

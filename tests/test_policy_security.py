@@ -287,6 +287,53 @@ def test_only_the_cni_namespace_may_run_privileged_pods():
     assert sec.pod_security("kubernetes:apps/v1:DaemonSet", privileged, {"privilegedNamespaces": ["catalog"]}) == []
 
 
+# ------------------------------------------------------------------ baseline: AppArmor and SELinux
+CONFINEMENT_BREAKS = {
+    "container AppArmor unconfined": lambda p: p["containers"][0]["securityContext"].update(
+        appArmorProfile={"type": "Unconfined"}),
+    "pod AppArmor unconfined": lambda p: p.update(securityContext={"appArmorProfile": {"type": "Unconfined"},
+                                                                   "runAsNonRoot": True}),
+    "container SELinux type": lambda p: p["containers"][0]["securityContext"].update(seLinuxOptions={"type": "spc_t"}),
+    "pod SELinux user": lambda p: p.update(securityContext={"seLinuxOptions": {"user": "system_u"}}),
+    "container SELinux role": lambda p: p["containers"][0]["securityContext"].update(seLinuxOptions={"role": "sysadm_r"}),
+}
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.rsplit(":", 1)[-1])
+@pytest.mark.parametrize("break_", list(CONFINEMENT_BREAKS), ids=lambda b: b.replace(" ", "_"))
+def test_apparmor_and_selinux_stay_at_baseline_on_every_pod_template(kind, break_):
+    found = sec.pod_security(kind, _with_pod(kind, _breaking(CONFINEMENT_BREAKS[break_])), PROD)
+    assert found and all("Fix:" in m for m in found)
+    allowed = _breaking(lambda p: p["containers"][0]["securityContext"].update(
+        appArmorProfile={"type": "Localhost", "localhostProfile": "k8s-app"},
+        seLinuxOptions={"type": "container_init_t", "level": "s0:c123,c456"}))
+    allowed["securityContext"] = {"appArmorProfile": {"type": "RuntimeDefault"}, "seLinuxOptions": {"type": "container_t"}}
+    assert sec.pod_security(kind, _with_pod(kind, allowed), PROD) == []
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.rsplit(":", 1)[-1])
+def test_the_apparmor_annotation_counts_too(kind):
+    key = "container.apparmor.security.beta.kubernetes.io/app"
+    for value, ok in (("runtime/default", True), ("localhost/k8s-app", True), ("unconfined", False)):
+        found = sec.pod_security(kind, _with_pod(kind, POD, {"annotations": {key: value}}), PROD)
+        assert (found == []) == ok, (value, found)
+
+
+# ------------------------------------------------------------------ authorization sources admitting any address
+@pytest.mark.parametrize("source,open_", [
+    ({"ipBlocks": ["0.0.0.0/0"]}, True),
+    ({"remoteIpBlocks": ["::/0"]}, True),
+    ({"ipBlocks": ["0.0.0.0/1", "128.0.0.0/1"]}, True),  # pieces that add up to everything
+    ({"notIpBlocks": ["10.0.0.0/8"]}, True),  # only an exclusion
+    ({"ipBlocks": ["10.0.0.0/8"]}, False),
+    ({"remoteIpBlocks": ["203.0.113.7"]}, False),
+])
+def test_authorization_sources_that_admit_any_address(source, open_):
+    policy = {"metadata": {"name": "p", "namespace": "catalog"}, "spec": {"rules": [{"from": [{"source": source}]}]}}
+    found = sec.authorization_not_open(sec.AUTHORIZATION, policy, PROD)
+    assert bool(found) == open_ and all("Fix:" in m for m in found)
+
+
 # ------------------------------------------------------------------ values read as the consuming program reads them
 @pytest.mark.parametrize("value,true", [
     (True, True), ("true", True), ("True", True), ("TRUE", True), ("t", True), ("1", True), (1, True), (1.0, True),

@@ -655,17 +655,22 @@ def test_the_recorded_digests_become_stack_config_the_program_accepts(tmp_path):
     assert result.returncode == 1 and "no digest" in result.stdout
 
 
-@pytest.mark.parametrize("env, error", [
-    ({"PULUMI_BACKEND_URL": "https://api.pulumi.com", "PULUMI_ACCESS_TOKEN": "pul-x"}, None),
-    ({"PULUMI_BACKEND_URL": "https://api.pulumi.com", "PULUMI_ACCESS_TOKEN": ""}, "no PULUMI_ACCESS_TOKEN"),
-    ({"PULUMI_BACKEND_URL": "s3://bucket/mesh", "PULUMI_CONFIG_PASSPHRASE": "p"}, None),
-    ({"PULUMI_BACKEND_URL": "gs://bucket/mesh", "PULUMI_CONFIG_PASSPHRASE": ""}, "no PULUMI_CONFIG_PASSPHRASE"),
-    ({"PULUMI_BACKEND_URL": "file:///tmp/state"}, "a runner's disk is gone"),
+@pytest.mark.parametrize("env, kms, error", [
+    ({"PULUMI_BACKEND_URL": "https://api.pulumi.com", "PULUMI_ACCESS_TOKEN": "pul-x"}, "", None),
+    ({"PULUMI_BACKEND_URL": "https://api.pulumi.com", "PULUMI_ACCESS_TOKEN": ""}, "", "no PULUMI_ACCESS_TOKEN"),
+    ({"PULUMI_BACKEND_URL": "s3://bucket/mesh", "PULUMI_CONFIG_PASSPHRASE": "p"}, "", None),
+    ({"PULUMI_BACKEND_URL": "gs://bucket/mesh", "PULUMI_CONFIG_PASSPHRASE": ""}, "", "no PULUMI_CONFIG_PASSPHRASE"),
+    ({"PULUMI_BACKEND_URL": "s3://bucket/mesh"}, "secretsprovider: awskms://alias/mesh\n", None),
+    ({"PULUMI_BACKEND_URL": "file:///tmp/state"}, "", "a runner's disk is gone"),
 ])
-def test_the_state_backend_check_names_the_missing_credential(tmp_path, env, error):
+def test_the_state_backend_check_names_the_missing_credential(tmp_path, env, kms, error):
     steps = _load("pulumi.yml")["jobs"]["pulumi"]["steps"]
     script = next(s for s in steps if s.get("name") == "The state backend has its credentials")["run"]
-    result, _, _ = _bash(tmp_path, script.replace("${{ inputs.environment }}", "staging"), env)
+    assert "${{" not in script, "inputs reach the script as environment variables"
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "stacks" / "Pulumi.staging.yaml").write_text(kms)
+    result, _, _ = _bash(tmp_path, script, {"STACK": "staging", "ENVIRONMENT": "staging", **env})
     assert (result.returncode == 0) == (error is None), result.stdout
     if error:
         assert error in result.stdout
+        assert "environment 'staging'" in result.stdout or error.startswith("a runner")

@@ -43,6 +43,15 @@ WORKLOADS = {*CONTROLLERS, CRON_JOB}
 _ENV = {"environment": {"type": "string", "enum": ["dev", "staging", "prod"]}}
 
 
+def _exemptions(**fields: dict) -> dict:
+    """An array of exemptions, each with its fields and the reason it is granted."""
+    return {"type": "array", "items": {"type": "object", "required": [*fields, "reason"],
+                                       "properties": {**fields, "reason": {"type": "string", "minLength": 1}}}}
+
+
+_STRINGS = {"type": "array", "items": {"type": "string"}}
+
+
 def _pod_spec(type_: str, props: Props) -> Mapping[str, Any] | None:
     return sec.pod_spec(type_, props) if type_ in WORKLOADS else None
 
@@ -145,9 +154,9 @@ RESOURCE_RULES: dict[str, tuple[Rule, str, dict]] = {
     "trace-sampling-ceiling": (trace_sampling_ceiling, "Trace sampling stays under a per-environment ceiling.",
                                {"maxSamplingPercent": {"type": "number", "minimum": 0, "maximum": 100}}),
     "helm-chart-pinned": (helm_chart_pinned, "Helm charts have exact versions from allowed repositories.",
-                          {"allowedRepositories": {"type": "array", "items": {"type": "string"}}}),
+                          {"allowedRepositories": _STRINGS}),
     "pod-security-restricted": (sec.pod_security, "Every pod template meets the restricted pod security standard.",
-                                {"privilegedNamespaces": {"type": "array", "items": {"type": "string"}}}),
+                                {"privilegedNamespaces": _STRINGS}),
     "no-bare-pods": (sec.no_bare_pods, "No bare Pods or ReplicaSets.", {}),
     "mesh-namespace-injection-on": (sec.no_injection_opt_out_in_mesh_namespace,
                                     "A mesh namespace does not disable injection.", {}),
@@ -160,7 +169,17 @@ RESOURCE_RULES: dict[str, tuple[Rule, str, dict]] = {
     "namespace-pod-security": (sec.namespace_pod_security,
                                "Every namespace enforces, audits and warns a pinned Pod Security level; mesh "
                                "namespaces enforce restricted; privileged only where the config allows it.",
-                               {"privilegedNamespaces": {"type": "array", "items": {"type": "string"}}}),
+                               {"privilegedNamespaces": _STRINGS}),
+    "network-policy-not-open": (sec.network_policy_not_open,
+                                "No NetworkPolicy ingress rule admits any source, outside the ports openIngress "
+                                "lists with a reason.",
+                                {"openIngress": _exemptions(namespace={"type": "string"},
+                                                            ports={"type": "array", "items": {"type": "integer"}})}),
+    "envoy-filter-keeps-security-filters": (sec.envoy_filter_keeps_security,
+                                            "No EnvoyFilter removes, replaces or merges into a security filter, "
+                                            "touches a TLS transport socket, or removes anything.", {}),
+    "no-sidecar-bypass": (sec.no_sidecar_bypass,
+                          "No pod template or mesh-wide default routes traffic around the sidecar.", {}),
 }
 StackRule = Callable[[list[tuple[str, Props]], Config], list[str]]
 STACK_RULES: dict[str, tuple[StackRule, str, dict]] = {
@@ -170,6 +189,10 @@ STACK_RULES: dict[str, tuple[StackRule, str, dict]] = {
     "one-mesh-wide-peer-authentication": (sec.one_mesh_wide_peer_authentication,
                                           "At most one mesh-wide PeerAuthentication.", {}),
     "mesh-cni-mode": (sec.mesh_cni_mode, "istiod injects in CNI mode, and the stack installs the CNI agent.", {}),
+    "no-powerful-role-bindings": (sec.powerful_role_bindings,
+                                  "No binding to cluster-admin, admin, edit or a role with wildcards, escalate, "
+                                  "bind, impersonate or cluster-wide secrets, outside allowedGrants.",
+                                  {"allowedGrants": _exemptions(subject={"type": "string"}, grants=_STRINGS)}),
 }
 
 

@@ -8,6 +8,7 @@ each rendered object as its own resource, e.g. `kubernetes:apps/v1:Deployment`).
 
 from __future__ import annotations
 
+import fnmatch
 import ipaddress
 import json
 import re
@@ -22,6 +23,7 @@ from kinds import (
     EXACT_VERSION,
     NAMESPACE,
     PEER_AUTHENTICATION,
+    ROOT_NAMESPACE,
     TELEMETRY,
     Config,
     Props,
@@ -521,3 +523,276 @@ def strict_mtls(resources: list[tuple[str, Props]], config: Config) -> list[str]
     return [f"No mesh-wide STRICT PeerAuthentication in {env}: services accept plaintext, so identities (and "
             "every AuthorizationPolicy built on them) can be bypassed. Fix: mesh:istio.mtls: STRICT."]
 
+
+# ------------------------------------------------------------------ who may reach whom, around what
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+OPEN_INGRESS = [
+    {"namespace": ROOT_NAMESPACE, "ports": [15017],
+     "reason": "the API server calls istiod's webhooks from an address that differs per platform (a node's on "
+               "kubeadm and kind, the managed control plane's range on GKE, EKS, AKS); they serve only TLS"},
+    {"namespace": "istio-ingress", "ports": [80, 443, 15021],
+     "reason": "the public ingress gateway (mesh:ingress.namespace): the world and the load balancer's health checks"},
+]
+"""Ports a NetworkPolicy may open to any source, each with its reason (the pack's own list, not read from
+the program, so the program cannot widen it). Rules take `openIngress` to change it."""
+
+
+def _empty_selector(selector: Any) -> bool:
+    return isinstance(selector, Mapping) and not (selector.get("matchLabels") or selector.get("matchExpressions"))
+
+
+def _open_peer(peer: Mapping[str, Any]) -> str | None:
+    """Why a NetworkPolicy peer admits any source, or None."""
+    # Ref: https://kubernetes.io/docs/concepts/services-networking/network-policies/#behavior-of-to-and-from-selectors
+    if not peer:
+        return "an empty peer `{}`"
+    pods = peer.get("podSelector")
+    if _empty_selector(peer.get("namespaceSelector")) and (pods is None or _empty_selector(pods)):
+        return "`namespaceSelector: {}` (every pod of every namespace)"
+    if every_address([(peer.get("ipBlock") or {}).get("cidr")] if peer.get("ipBlock") else []):
+        return f"ipBlock {(peer.get('ipBlock') or {}).get('cidr')} (every address)"
+    return None
+
+
+def network_policy_not_open(type_: str, props: Props, config: Config) -> list[str]:
+    """No NetworkPolicy ingress rule admits any source (no `from`, `{}`, `namespaceSelector: {}` alone,
+    ipBlock 0.0.0.0/0 or ::/0) to ports outside `openIngress`: every namespace the program creates is
+    default-deny, and one open rule undoes that for the pods it selects."""
+    if type_ != NETWORK_POLICY:
+        return []
+    namespace = (props.get("metadata") or {}).get("namespace")
+    exempt = {p for entry in config.get("openIngress", OPEN_INGRESS) if entry.get("namespace") == namespace
+              for p in entry.get("ports") or []}
+    out = []
+    for rule in (props.get("spec") or {}).get("ingress") or []:
+        peers = rule.get("from") or []
+        why = ["no `from` (any source, in or outside the cluster)"] if not peers else []
+        why += [w for w in (_open_peer(p or {}) for p in peers) if w]
+        ports = [p.get("port") for p in rule.get("ports") or []]
+        ranges = any(p.get("endPort") for p in rule.get("ports") or [])
+        if not why or (ports and not ranges and set(ports) <= exempt):
+            continue
+        out += [f"NetworkPolicy '{name_of(props)}' in {namespace} admits {w} to ports {ports or 'all'}: anything "
+                "that can reach the pods bypasses the namespace's default deny. Fix: name the callers "
+                "(namespaceSelector with matchLabels, podSelector), or list the ports in openIngress with the "
+                "reason." for w in why]
+    return out
+
+
+ENVOY_FILTER = "kubernetes:networking.istio.io/v1:EnvoyFilter"
+# The filters that enforce mTLS, AuthorizationPolicy, RequestAuthentication and external authorization
+# in an Istio proxy (and the legacy names Envoy still accepts).
+# Ref: https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/config (extension names: filters, transport sockets)
+# Ref: https://istio.io/latest/docs/reference/config/networking/envoy-filter/#EnvoyFilter-Patch-Operation
+SECURITY_FILTERS = {"envoy.filters.http.rbac", "envoy.filters.network.rbac", "envoy.filters.http.jwt_authn",
+                    "istio_authn", "istio.authn", "envoy.filters.http.ext_authz", "envoy.filters.network.ext_authz",
+                    "envoy.ext_authz", "envoy.transport_sockets.tls", "tls"}
+REWRITES = {"REMOVE", "REPLACE", "MERGE"}
+
+
+def _names_in(value: Any, key: str) -> Iterable[Any]:
+    """Every value of `key` anywhere in a nested patch value."""
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            if k == key:
+                yield v
+            yield from _names_in(v, key)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _names_in(v, key)
+
+
+def envoy_filter_keeps_security(type_: str, props: Props, config: Config) -> list[str]:
+    """No EnvoyFilter removes, replaces or merges into a security filter (RBAC, JWT, Istio authn,
+    ext_authz), touches a TLS transport socket, or removes anything at all: proxies exist only in the
+    mesh, so every EnvoyFilter patches mesh traffic, and a REMOVE is how a security filter disappears
+    without being named."""
+    if type_ != ENVOY_FILTER:
+        return []
+    out = []
+    for patch in (props.get("spec") or {}).get("configPatches") or []:
+        operation = str((patch.get("patch") or {}).get("operation", "")).upper()
+        match = patch.get("match") or {}
+        chain = ((match.get("listener") or {}).get("filterChain") or {})
+        targets = {chain.get("name"), (chain.get("filter") or {}).get("name"),
+                   ((chain.get("filter") or {}).get("subFilter") or {}).get("name")} & SECURITY_FILTERS
+        value = (patch.get("patch") or {}).get("value")
+        sockets = [*_names_in(value, "transport_socket"), *_names_in(value, "transportSocket")]
+        what = patch.get("applyTo", "?")
+        if operation in REWRITES and targets:
+            out.append(f"{operation} on {', '.join(sorted(map(str, targets)))}")
+        elif sockets:
+            out.append(f"{operation or 'a patch'} of {what} that sets a transport_socket")
+        elif operation == "REMOVE":
+            out.append(f"REMOVE of a {what}")
+    return [f"EnvoyFilter '{name_of(props)}' does {o}: it can switch off mTLS, AuthorizationPolicy or "
+            "authentication for the proxies it selects without any policy saying so. Fix: express the change "
+            "with Istio's APIs (PeerAuthentication, AuthorizationPolicy, RequestAuthentication), or drop the "
+            "patch." for o in out]
+
+
+# Ref: https://istio.io/latest/docs/reference/config/annotations/ (traffic.sidecar.istio.io/*)
+# Ref: https://istio.io/latest/docs/ops/deployment/application-requirements/#ports-used-by-istio
+PROXY_OWN_PORTS = {15020, 15021, 15090}
+"""The proxy's own inbound ports (merged metrics, health, Envoy stats): Istio itself leaves them out of
+redirection (the injector adds 15020 to excludeInboundPorts), so excluding them routes nothing around it."""
+TRAFFIC = "traffic.sidecar.istio.io/"
+INTERCEPTION = "sidecar.istio.io/interceptionMode"
+PROXY_CONFIG = "proxy.istio.io/config"
+PROXY_VALUES = {"includeInboundPorts": f"{TRAFFIC}includeInboundPorts", "excludeInboundPorts":
+                f"{TRAFFIC}excludeInboundPorts", "excludeOutboundPorts": f"{TRAFFIC}excludeOutboundPorts",
+                "includeIPRanges": f"{TRAFFIC}includeOutboundIPRanges",
+                "excludeIPRanges": f"{TRAFFIC}excludeOutboundIPRanges"}
+"""istiod's `global.proxy.*` values: the mesh-wide defaults of the annotations the injector writes."""
+
+
+def _items(value: Any) -> list[str]:
+    return [v.strip() for v in str(value).split(",") if v.strip()]
+
+
+def redirection_gaps(settings: Mapping[str, Any], ports: set[int]) -> list[str]:
+    """What the redirection settings (annotation -> value, as the injector reads them) leave around the
+    sidecar for a pod declaring `ports`."""
+    out = []
+    if str(settings.get(INTERCEPTION, "")).upper() == "NONE":
+        out.append(f"{INTERCEPTION}: NONE (no traffic goes through the proxy)")
+    include = settings.get(f"{TRAFFIC}includeInboundPorts")
+    if include is not None and "*" not in _items(include):
+        missed = sorted(p for p in ports if str(p) not in _items(include))
+        if not _items(include) or missed:
+            out.append(f"{TRAFFIC}includeInboundPorts: {include!r} (inbound ports {missed or 'all'} skip the proxy)")
+    excluded = [p for p in _items(settings.get(f"{TRAFFIC}excludeInboundPorts", "")) if p not in map(str, PROXY_OWN_PORTS)]
+    if excluded:
+        out.append(f"{TRAFFIC}excludeInboundPorts: {', '.join(excluded)}")
+    for key in ("excludeOutboundPorts", "excludeOutboundIPRanges", "excludeInterfaces"):
+        if _items(settings.get(f"{TRAFFIC}{key}", "")):
+            out.append(f"{TRAFFIC}{key}: {settings.get(f'{TRAFFIC}{key}')}")
+    ranges = _items(settings.get(f"{TRAFFIC}includeOutboundIPRanges", ""))
+    if ranges and "*" not in ranges and not every_address(ranges):  # empty: the injector omits it, so all ranges
+        out.append(f"{TRAFFIC}includeOutboundIPRanges: {', '.join(ranges)} (other destinations skip the proxy)")
+    return out
+
+
+def no_sidecar_bypass(type_: str, props: Props, config: Config) -> list[str]:
+    """No pod template routes traffic around its sidecar (interception NONE, ports or ranges excluded
+    from redirection beyond the proxy's own ports), and no mesh-wide default does (istiod's values, the
+    injector's ConfigMap, meshConfig's defaultConfig.interceptionMode)."""
+    where, settings, ports = f"{type_.rsplit(':', 1)[-1]} '{name_of(props)}'", {}, set()
+    pod = pod_spec(type_, props)
+    if pod is not None:
+        settings = dict(pod_metadata(type_, props).get("annotations") or {})
+        proxy = yaml_mapping(settings.get(PROXY_CONFIG))
+        if proxy.get("interceptionMode") and INTERCEPTION not in settings:
+            settings[INTERCEPTION] = proxy.get("interceptionMode")
+        ports = {p.get("containerPort") for c in pod.get("containers") or [] for p in c.get("ports") or []}
+    values = injector_values(type_, props)
+    if values is None and declared_chart(type_, props) and _chart(props) == "istiod":
+        values = chart_values(props)[0]
+    if values is not None:
+        proxy_values = ((values.get("global") or {}).get("proxy") or {})
+        settings = {annotation: proxy_values[key] for key, annotation in PROXY_VALUES.items() if key in proxy_values}
+        mode = (((values.get("meshConfig") or {}).get("defaultConfig") or {}).get("interceptionMode"))
+        settings |= {INTERCEPTION: mode} if mode else {}
+        where = f"istiod's injector defaults in '{name_of(props) if type_ == CONFIG_MAP else props.get('name')}'"
+    if type_ == CONFIG_MAP and (name_of(props) == "istio" or name_of(props).startswith("istio-")) and \
+            "mesh" in (props.get("data") or {}):
+        mode = (yaml_mapping((props.get("data") or {}).get("mesh")).get("defaultConfig") or {}).get("interceptionMode")
+        settings, where = ({INTERCEPTION: mode} if mode else {}), f"mesh config '{name_of(props)}'"
+    return [f"{where} routes traffic around the sidecar: {gap}. That traffic has no mTLS and no "
+            "AuthorizationPolicy. Fix: remove the setting (Istio already leaves the proxy's own ports alone)."
+            for gap in redirection_gaps(settings, {p for p in ports if isinstance(p, int)})]
+
+
+# ------------------------------------------------------------------ who may do what (RBAC)
+RBAC = "kubernetes:rbac.authorization.k8s.io/v1:"
+ROLE, CLUSTER_ROLE = f"{RBAC}Role", f"{RBAC}ClusterRole"
+BINDINGS = {f"{RBAC}RoleBinding", f"{RBAC}ClusterRoleBinding"}
+# Ref: https://kubernetes.io/docs/reference/access-authn-authz/rbac/#user-facing-roles
+BUILT_IN_ROLES = {"cluster-admin": "every permission", "admin": "reads secrets and grants roles in a namespace",
+                  "edit": "reads secrets and runs pods as any service account of a namespace"}
+# Ref: https://kubernetes.io/docs/concepts/security/rbac-good-practices/#privilege-escalation-risks
+WILDCARD_GROUPS = {"", "*", "rbac.authorization.k8s.io"}
+"""API groups where a `*` verb or resource reaches secrets or RBAC itself (a wildcard over Istio's own
+groups, as istiod and Kiali read them, reaches neither)."""
+AGGREGATE = "rbac.authorization.k8s.io/aggregate-to-"
+ALLOWED_GRANTS = [
+    {"subject": f"ServiceAccount {ROOT_NAMESPACE}/istiod*", "grants": ["secrets"],
+     "reason": "istiod (any revision) serves each gateway's TLS credential (credentialName) over SDS, from the "
+               "gateway's namespace, and reads remote-cluster secrets: the istiod chart always grants it"},
+    {"subject": f"ServiceAccount {ROOT_NAMESPACE}/istio-reader-service-account", "grants": ["secrets"],
+     "reason": "the istiod chart's multicluster reader (global.enableReaderRBAC); no pod of this cluster runs "
+               "as it, and a remote istiod only gets its token through istioctl create-remote-secret"},
+]
+"""Powerful grants the pack accepts, by subject (a glob over `<Kind> <namespace>/<name>`) and power, each
+with its reason. Rules take `allowedGrants` to change it."""
+
+
+def _covers(rule: Mapping[str, Any], group: str, resource: str, verb: str) -> bool:
+    def has(key: str, want: str) -> bool:
+        values = rule.get(key) or []
+        return want in values or "*" in values
+
+    return has("apiGroups", group) and has("resources", resource) and has("verbs", verb)
+
+
+def powers(rules: Iterable[Mapping[str, Any]], cluster_wide: bool) -> dict[str, str]:
+    """power -> what it allows, for the RBAC rules of a role bound cluster-wide or in one namespace."""
+    out = {}
+    for rule in rules:
+        verbs, resources = rule.get("verbs") or [], rule.get("resources") or []
+        if ("*" in verbs or "*" in resources) and set(rule.get("apiGroups") or []) & WILDCARD_GROUPS:
+            out["wildcard"] = f"grants {verbs} on {resources} in API groups {rule.get('apiGroups')}"
+        for verb in ("escalate", "bind"):
+            if any(_covers(rule, "rbac.authorization.k8s.io", r, verb) for r in ("roles", "clusterroles")):
+                out[verb] = f"may {verb} roles (grant itself any permission)"
+        if any(_covers(rule, g, r, "impersonate") for g, r in (("", "users"), ("", "groups"), ("", "serviceaccounts"),
+                                                               ("authentication.k8s.io", "uids"))):
+            out["impersonate"] = "may impersonate users, groups or service accounts"
+        if cluster_wide and any(_covers(rule, "", "secrets", v) for v in ("get", "list", "watch")):
+            out["secrets"] = "reads every secret in the cluster"
+    return out
+
+
+def _subject(subject: Mapping[str, Any], namespace: Any) -> str:
+    if subject.get("kind") == "ServiceAccount":
+        return f"ServiceAccount {subject.get('namespace') or namespace}/{subject.get('name')}"
+    return f"{subject.get('kind')} {subject.get('name')}"
+
+
+def powerful_role_bindings(resources: list[tuple[str, Props]], config: Config) -> list[str]:
+    """Stack rule: no RoleBinding or ClusterRoleBinding gives a subject a powerful role (cluster-admin,
+    admin, edit, or a Role/ClusterRole of the stack with wildcards over core or RBAC, escalate, bind,
+    impersonate, or secrets read cluster-wide), and no powerful ClusterRole aggregates into the built-in
+    roles, unless `allowedGrants` names the subject and the power with a reason."""
+    roles: dict[tuple[str, Any, str], Props] = {}
+    for type_, props in resources:
+        meta = props.get("metadata") or {}
+        if type_ == ROLE:
+            roles[("Role", meta.get("namespace"), name_of(props))] = props
+        elif type_ == CLUSTER_ROLE:
+            roles[("ClusterRole", None, name_of(props))] = props
+    allowed = config.get("allowedGrants", ALLOWED_GRANTS)
+    out = []
+    for type_, props in resources:
+        if type_ not in BINDINGS:
+            continue
+        namespace, ref = (props.get("metadata") or {}).get("namespace"), props.get("roleRef") or {}
+        kind, role_name = str(ref.get("kind", "")), str(ref.get("name", ""))
+        role = roles.get((kind, namespace if kind == "Role" else None, role_name))
+        found = powers(role.get("rules") or [], type_.endswith("ClusterRoleBinding")) if role else {}
+        if kind == "ClusterRole" and role_name in BUILT_IN_ROLES:
+            found[role_name] = BUILT_IN_ROLES[role_name]
+        for subject in [_subject(s, namespace) for s in props.get("subjects") or []]:
+            grants = {g for entry in allowed if fnmatch.fnmatchcase(subject, str(entry.get("subject", "")))
+                      for g in entry.get("grants") or []}
+            out += [f"{type_.rsplit(':', 1)[-1]} '{name_of(props)}' gives {subject} {kind} '{role_name}', which "
+                    f"{what}. Fix: bind a role with only the verbs and resources it needs, or list the subject "
+                    "and power in allowedGrants with the reason." for power, what in found.items() if power not in grants]
+    for key, props in roles.items():
+        targets = [k[len(AGGREGATE):] for k, v in ((props.get("metadata") or {}).get("labels") or {}).items()
+                   if k.startswith(AGGREGATE) and str(v) == "true"]
+        found = powers(props.get("rules") or [], True)
+        out += [f"ClusterRole '{key[2]}' aggregates into the built-in '{t}' role, so everyone who holds '{t}' gets "
+                f"it, and it {what}. Fix: drop the {AGGREGATE}{t} label or the rule." for t in targets
+                for what in found.values()]
+    return out

@@ -334,6 +334,191 @@ def test_authorization_sources_that_admit_any_address(source, open_):
     assert bool(found) == open_ and all("Fix:" in m for m in found)
 
 
+# ------------------------------------------------------------------ NetworkPolicies that open a namespace
+def _netpol(namespace, *ingress):
+    return {"metadata": {"name": "np", "namespace": namespace}, "spec": {"podSelector": {}, "ingress": list(ingress)}}
+
+
+def _ports(*ports):
+    return [{"protocol": "TCP", "port": p} for p in ports]
+
+
+@pytest.mark.parametrize("props,open_", [
+    (_netpol("catalog", {"ports": _ports(5000)}), True),
+    (_netpol("catalog", {"from": [], "ports": _ports(5000)}), True),
+    (_netpol("catalog", {"from": [{}]}), True),
+    (_netpol("catalog", {"from": [{"namespaceSelector": {}}]}), True),
+    (_netpol("catalog", {"from": [{"namespaceSelector": {}, "podSelector": {}}]}), True),
+    (_netpol("catalog", {"from": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8"]}}]}), True),
+    (_netpol("catalog", {"from": [{"ipBlock": {"cidr": "::/0"}}]}), True),
+    (_netpol("istio-system", {"ports": _ports(15012)}), True),  # xDS is not one of the open ports
+    (_netpol("catalog", {"ports": _ports(15017)}), True),  # the webhook port is open in istiod's namespace only
+    (_netpol("istio-system", {"ports": [{"port": 15000, "endPort": 15017}]}), True),
+    (_netpol("istio-ingress", {}), True),  # every port of the gateway
+    (_netpol("istio-system", {"ports": _ports(15017)}), False),
+    (_netpol("istio-ingress", {"ports": _ports(80, 443, 15021)}), False),
+    (_netpol("catalog", {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "gateway"}}}]}),
+     False),
+    (_netpol("catalog", {"from": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"app": "x"}}}]}), False),
+    (_netpol("catalog", {"from": [{"podSelector": {}}]}), False),  # the namespace's own pods
+    (_netpol("catalog", {"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}}]}), False),
+    (_netpol("catalog"), False),  # default deny
+])
+def test_no_network_policy_opens_a_namespace(props, open_):
+    found = sec.network_policy_not_open(sec.NETWORK_POLICY, props, {})
+    assert bool(found) == open_ and all("Fix:" in m for m in found), found
+
+
+def test_the_open_ports_are_the_configs_to_change():
+    webhook = _netpol("istio-system", {"ports": _ports(15017)})
+    assert sec.network_policy_not_open(sec.NETWORK_POLICY, webhook, {"openIngress": []})
+    extra = {"openIngress": [{"namespace": "edge", "ports": [8443], "reason": "partner callbacks"}]}
+    assert sec.network_policy_not_open(sec.NETWORK_POLICY, _netpol("edge", {"ports": _ports(8443)}), extra) == []
+
+
+# ------------------------------------------------------------------ EnvoyFilters that remove a security filter
+def _envoy_filter(*patches):
+    return {"metadata": {"name": "ef", "namespace": "catalog"}, "spec": {"configPatches": list(patches)}}
+
+
+def _http_filter(operation, name, value=None):
+    listener = {"filterChain": {"filter": {"name": "envoy.filters.network.http_connection_manager",
+                                           "subFilter": {"name": name}}}}
+    return {"applyTo": "HTTP_FILTER", "match": {"context": "SIDECAR_INBOUND", "listener": listener},
+            "patch": {"operation": operation, **({"value": value} if value else {})}}
+
+
+@pytest.mark.parametrize("patch,bad", [
+    (_http_filter("REMOVE", "envoy.filters.http.rbac"), True),
+    (_http_filter("REPLACE", "envoy.filters.http.jwt_authn", {"name": "envoy.filters.http.lua"}), True),
+    (_http_filter("MERGE", "envoy.filters.http.ext_authz", {"typed_config": {"failure_mode_allow": True}}), True),
+    (_http_filter("merge", "istio_authn", {"typed_config": {}}), True),
+    ({"applyTo": "NETWORK_FILTER", "patch": {"operation": "REPLACE"},
+      "match": {"listener": {"filterChain": {"filter": {"name": "envoy.filters.network.rbac"}}}}}, True),
+    ({"applyTo": "CLUSTER", "match": {"cluster": {"service": "db.db.svc.cluster.local"}},
+      "patch": {"operation": "MERGE", "value": {"transport_socket": {"name": "envoy.transport_sockets.raw_buffer"}}}}, True),
+    ({"applyTo": "FILTER_CHAIN", "match": {"listener": {"portNumber": 15006}}, "patch": {"operation": "REMOVE"}}, True),
+    (_http_filter("REMOVE", "envoy.filters.http.cors"), True),  # any REMOVE: that is how a filter disappears unnamed
+    (_http_filter("INSERT_BEFORE", "envoy.filters.http.router", {"name": "envoy.filters.http.lua"}), False),
+    (_http_filter("MERGE", "envoy.filters.http.router", {"typed_config": {"suppress_envoy_headers": True}}), False),
+    ({"applyTo": "CLUSTER", "match": {"cluster": {"service": "db"}},
+      "patch": {"operation": "MERGE", "value": {"connect_timeout": "1s"}}}, False),
+])
+def test_no_envoy_filter_removes_a_security_filter(patch, bad):
+    found = sec.envoy_filter_keeps_security(sec.ENVOY_FILTER, _envoy_filter(patch), PROD)
+    assert bool(found) == bad and all("Fix:" in m for m in found), found
+
+
+# ------------------------------------------------------------------ annotations that route around the sidecar
+TRAFFIC = "traffic.sidecar.istio.io/"
+SERVING = {"containers": [{**RESTRICTED_CONTAINER, "ports": [{"containerPort": 5000}]}]}
+
+
+@pytest.mark.parametrize("annotations,bypass", [
+    ({"sidecar.istio.io/interceptionMode": "NONE"}, True),
+    ({"proxy.istio.io/config": '{"interceptionMode": "NONE"}'}, True),
+    ({f"{TRAFFIC}excludeInboundPorts": "5000"}, True),
+    ({f"{TRAFFIC}excludeInboundPorts": "15020, 5000"}, True),
+    ({f"{TRAFFIC}excludeOutboundPorts": "5432"}, True),
+    ({f"{TRAFFIC}excludeOutboundIPRanges": "10.0.0.0/8"}, True),
+    ({f"{TRAFFIC}includeOutboundIPRanges": "10.96.0.0/12"}, True),
+    ({f"{TRAFFIC}excludeInterfaces": "eth1"}, True),
+    ({f"{TRAFFIC}includeInboundPorts": ""}, True),
+    ({f"{TRAFFIC}includeInboundPorts": "8080"}, True),  # the pod serves 5000
+    ({f"{TRAFFIC}excludeInboundPorts": "15020,15021,15090"}, False),  # the proxy's own ports, as Istio leaves them
+    ({f"{TRAFFIC}includeInboundPorts": "*", f"{TRAFFIC}includeOutboundIPRanges": "*"}, False),
+    ({f"{TRAFFIC}includeInboundPorts": "5000"}, False),
+    ({f"{TRAFFIC}includeOutboundIPRanges": ""}, False),  # the injector omits an empty value: every range
+    ({"sidecar.istio.io/interceptionMode": "REDIRECT", "proxy.istio.io/config": '{"holdApplicationUntilProxyStarts": true}'},
+     False),
+    ({}, False),
+])
+@pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.rsplit(":", 1)[-1])
+def test_no_pod_template_routes_around_its_sidecar(kind, annotations, bypass):
+    found = sec.no_sidecar_bypass(kind, _with_pod(kind, SERVING, {"annotations": annotations}), PROD)
+    assert bool(found) == bypass and all("Fix:" in m for m in found), found
+
+
+@pytest.mark.parametrize("proxy,bypass", [
+    ({"excludeIPRanges": "", "excludeInboundPorts": "", "excludeOutboundPorts": "", "includeIPRanges": "*",
+      "includeInboundPorts": "*"}, False),  # the istiod chart's defaults
+    ({"excludeInboundPorts": "5000"}, True),
+    ({"includeInboundPorts": ""}, True),
+    ({"excludeIPRanges": "0.0.0.0/0"}, True),
+])
+def test_no_mesh_wide_default_routes_around_the_sidecar(proxy, bypass):
+    import json
+    injector = {"metadata": {"name": "istio-sidecar-injector"}, "data": {"values": json.dumps({"global": {"proxy": proxy}})}}
+    chart = {"chart": "istiod", "name": "istiod", "values": {"global": {"proxy": proxy}}}
+    for type_, props in (("kubernetes:core/v1:ConfigMap", injector), ("kubernetes:helm.sh/v3:Release", chart)):
+        assert bool(sec.no_sidecar_bypass(type_, props, PROD)) == bypass
+    mesh = {"metadata": {"name": "istio"}, "data": {"mesh": "defaultConfig:\n  interceptionMode: NONE\n"}}
+    assert sec.no_sidecar_bypass("kubernetes:core/v1:ConfigMap", mesh, PROD)
+    mesh["data"]["mesh"] = "defaultConfig:\n  holdApplicationUntilProxyStarts: true\n"
+    assert sec.no_sidecar_bypass("kubernetes:core/v1:ConfigMap", mesh, PROD) == []
+
+
+# ------------------------------------------------------------------ RBAC: bindings to powerful roles
+def _role(kind, name, rules_, namespace=None, labels=None):
+    meta = {"name": name, **({"namespace": namespace} if namespace else {}), **({"labels": labels} if labels else {})}
+    return (f"kubernetes:rbac.authorization.k8s.io/v1:{kind}", {"metadata": meta, "rules": rules_})
+
+
+def _binding(kind, role_kind, role, namespace=None, subject=("ServiceAccount", "app", "catalog")):
+    meta = {"name": "b", **({"namespace": namespace} if namespace else {})}
+    return (f"kubernetes:rbac.authorization.k8s.io/v1:{kind}", {
+        "metadata": meta, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": role_kind, "name": role},
+        "subjects": [{"kind": subject[0], "name": subject[1], "namespace": subject[2]}]})
+
+
+READ_PODS = [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}]
+READ_SECRETS = [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}]
+CRB, RB = "ClusterRoleBinding", "RoleBinding"
+
+
+@pytest.mark.parametrize("resources,powerful", [
+    ([_binding(CRB, "ClusterRole", "cluster-admin")], True),
+    ([_binding(RB, "ClusterRole", "admin", "catalog")], True),
+    ([_binding(RB, "ClusterRole", "edit", "catalog")], True),
+    ([_role("ClusterRole", "all", [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]),
+      _binding(CRB, "ClusterRole", "all")], True),
+    ([_role("ClusterRole", "core", [{"apiGroups": [""], "resources": ["*"], "verbs": ["get"]}]),
+      _binding(RB, "ClusterRole", "core", "catalog")], True),
+    ([_role("Role", "r", [{"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles"], "verbs": ["escalate"]}],
+            "catalog"), _binding(RB, "Role", "r", "catalog")], True),
+    ([_role("ClusterRole", "binder", [{"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["clusterroles"],
+                                      "verbs": ["bind"]}]), _binding(CRB, "ClusterRole", "binder")], True),
+    ([_role("ClusterRole", "imp", [{"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["impersonate"]}]),
+      _binding(CRB, "ClusterRole", "imp")], True),
+    ([_role("ClusterRole", "s", READ_SECRETS), _binding(CRB, "ClusterRole", "s")], True),
+    ([_role("ClusterRole", "s", READ_SECRETS, labels={"rbac.authorization.k8s.io/aggregate-to-view": "true"})], True),
+    # Passing: secrets of one namespace, read-only roles, wildcards over Istio's own groups (istiod, Kiali), view.
+    ([_role("ClusterRole", "s", READ_SECRETS), _binding(RB, "ClusterRole", "s", "catalog")], False),
+    ([_role("Role", "s", READ_SECRETS, "catalog"), _binding(RB, "Role", "s", "catalog")], False),
+    ([_role("ClusterRole", "pods", READ_PODS), _binding(CRB, "ClusterRole", "pods")], False),
+    ([_role("ClusterRole", "istio", [{"apiGroups": ["networking.istio.io", "security.istio.io"], "resources": ["*"],
+                                      "verbs": ["get", "list", "watch"]}]), _binding(CRB, "ClusterRole", "istio")], False),
+    ([_binding(CRB, "ClusterRole", "view")], False),
+    ([_role("Role", "s", READ_SECRETS, "other"), _binding(RB, "ClusterRole", "s", "catalog")], False),  # another role
+])
+def test_no_binding_to_a_powerful_role(resources, powerful):
+    found = sec.powerful_role_bindings(resources, {})
+    assert bool(found) == powerful and all("Fix:" in m for m in found), found
+
+
+def test_istiods_secret_access_is_granted_by_name_and_reason_only():
+    istiod = ("ServiceAccount", "istiod-1-31", "istio-system")  # a canary revision's account
+    reads = [_role("ClusterRole", "istiod-clusterrole", READ_SECRETS), _binding(CRB, "ClusterRole", "istiod-clusterrole",
+                                                                                 subject=istiod)]
+    assert sec.powerful_role_bindings(reads, {}) == []
+    assert sec.powerful_role_bindings(reads, {"allowedGrants": []})  # without the grant it is flagged
+    assert sec.powerful_role_bindings([_binding(CRB, "ClusterRole", "cluster-admin", subject=istiod)], {})
+    impostor = ("ServiceAccount", "istiod", "catalog")  # the name alone is not enough
+    assert sec.powerful_role_bindings([reads[0], _binding(CRB, "ClusterRole", "istiod-clusterrole", subject=impostor)],
+                                      {})
+    assert all(g["reason"] for g in sec.ALLOWED_GRANTS) and all(o["reason"] for o in sec.OPEN_INGRESS)
+
+
 # ------------------------------------------------------------------ values read as the consuming program reads them
 @pytest.mark.parametrize("value,true", [
     (True, True), ("true", True), ("True", True), ("TRUE", True), ("t", True), ("1", True), (1, True), (1.0, True),
@@ -408,3 +593,27 @@ def test_a_values_file_can_switch_cni_off():
     istiod[1]["values"] = {}
     assert any("injects without CNI" in m for m in sec.mesh_cni_mode([istiod, ("kubernetes:helm.sh/v4:Chart",
                                                                                  {"chart": "cni"})], {}))
+
+
+@pytest.mark.parametrize("type_,props,rule", [
+    ("kubernetes:networking.istio.io/v1alpha3:EnvoyFilter", _envoy_filter(_http_filter("REMOVE", "envoy.filters.http.rbac")),
+     "envoy-filter-keeps-security-filters"),
+    ("kubernetes:extensions/v1beta1:NetworkPolicy", _netpol("catalog", {}), "network-policy-not-open"),
+    ("kubernetes:rbac.authorization.k8s.io/v1beta1:ClusterRoleBinding", _binding(CRB, "ClusterRole", "cluster-admin")[1],
+     "no-powerful-role-bindings"),
+])
+def test_the_new_rules_meet_every_served_version(type_, props, rule):
+    assert rule in {name for name, _ in rules.violations([(type_, props)], {})}
+
+
+def test_the_new_rules_are_registered_and_their_defaults_fit_their_schemas():
+    import jsonschema
+
+    names = {p.name for p in rules.policies()}
+    assert {"network-policy-not-open", "envoy-filter-keeps-security-filters", "no-sidecar-bypass",
+            "no-powerful-role-bindings"} <= names
+    schemas = {n: s for n, (_, _, s) in [*rules.RESOURCE_RULES.items(), *rules.STACK_RULES.items()]}
+    jsonschema.validate(sec.OPEN_INGRESS, schemas["network-policy-not-open"]["openIngress"])
+    jsonschema.validate(sec.ALLOWED_GRANTS, schemas["no-powerful-role-bindings"]["allowedGrants"])
+    with pytest.raises(jsonschema.ValidationError):  # an exemption without a reason is refused
+        jsonschema.validate([{"namespace": "x", "ports": [1]}], schemas["network-policy-not-open"]["openIngress"])

@@ -60,7 +60,7 @@ def test_pull_requests_run_everything_that_needs_no_secret_and_preview_only_stag
     assert set(pr["on"]) == {"pull_request"}
     jobs = pr["jobs"]
     assert "make test" in yaml.safe_dump(jobs["test"]) and "make validate" in yaml.safe_dump(jobs["test"])
-    assert any("make -s explain BASE=" in s.get("run", "") for s in jobs["explain"]["steps"])
+    assert any('make -s explain BASE="origin/$GITHUB_BASE_REF"' in s.get("run", "") for s in jobs["explain"]["steps"])
     preview = jobs["preview-staging"]
     assert preview["uses"] == "./.github/workflows/pulumi.yml" and preview["needs"] == "test"
     assert preview["with"] == {"stack": "staging", "command": "preview", "environment": "staging-preview",
@@ -674,3 +674,11 @@ def test_the_state_backend_check_names_the_missing_credential(tmp_path, env, kms
     if error:
         assert error in result.stdout
         assert "environment 'staging'" in result.stdout or error.startswith("a runner")
+
+
+def test_no_shell_step_splices_an_expression_into_its_script():
+    """Expressions reach `run:` as environment variables: a value can then never become shell code."""
+    for name, doc in _workflows().items():
+        for job_name, job in doc["jobs"].items():
+            for step in job.get("steps", []):
+                assert "${{" not in step.get("run", ""), (name, job_name, step.get("name"))

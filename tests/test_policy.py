@@ -27,6 +27,23 @@ def _chart(chart="istiod", version="1.31.1", repo="https://blob.istio.io/istio-r
     return {"chart": chart, "version": version, "repositoryOpts": {"repo": repo}, "values": values or {}}
 
 
+def _netpol(peer):
+    return {"metadata": {"name": "np", "namespace": "catalog"},
+            "spec": {"podSelector": {}, "ingress": [{"from": [peer], "ports": [{"port": 5000}]}]}}
+
+
+def _envoy_filter(operation):
+    return {"metadata": {"name": "ef"}, "spec": {"configPatches": [{"applyTo": "HTTP_FILTER", "patch": {
+        "operation": operation}, "match": {"listener": {"filterChain": {"filter": {
+            "name": "envoy.filters.network.http_connection_manager", "subFilter": {"name": "envoy.filters.http.rbac"}}}}}}]}}
+
+
+def _annotated(annotations):
+    deploy = _deploy()
+    deploy["spec"]["template"]["metadata"] = {"annotations": annotations}
+    return deploy
+
+
 def _config(stack):
     return json.loads((ROOT / "policy" / f"config.{stack}.json").read_text())
 
@@ -53,6 +70,10 @@ CASES = [  # (rule name, type, good props, bad props, config)
      PROD["helm-chart-pinned"]),
     ("helm-chart-pinned", "kubernetes:helm.sh/v4:Chart", _chart(), _chart(repo="https://charts.example.com"),
      PROD["helm-chart-pinned"]),
+    ("network-policy-not-open", sec.NETWORK_POLICY, _netpol({"namespaceSelector": {"matchLabels": {"team": "a"}}}),
+     _netpol({"namespaceSelector": {}}), {}),
+    ("envoy-filter-keeps-security-filters", sec.ENVOY_FILTER, _envoy_filter("INSERT_BEFORE"), _envoy_filter("REMOVE"), {}),
+    ("no-sidecar-bypass", DEPLOYMENT, _deploy(), _annotated({"sidecar.istio.io/interceptionMode": "NONE"}), {}),
 ]
 
 

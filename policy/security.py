@@ -481,6 +481,9 @@ def mesh_cni_mode(resources: list[tuple[str, Props]], config: Config) -> list[st
 
 
 KIALI_CHARTS = ("kiali-server", "kiali-operator")
+# The Kiali server reads auth.strategy from its config.yaml only (override files cover credentials, not
+# the strategy; no environment variable does), compared exactly with "anonymous".
+# Ref: https://github.com/kiali/kiali/blob/master/config/config.go (AuthStrategyAnonymous, LoadFromFile, Unmarshal)
 
 
 def _kiali_anonymous(settings: Any) -> bool:

@@ -177,7 +177,7 @@ def test_missing_charts_are_named_one_line_each_before_anything_runs(tmp_path, c
     assert cc.main(["--stack", "staging", "--charts-dir", str(tmp_path), "--no-checkov"]) == 2
     out = capsys.readouterr().out.splitlines()
     assert all(line.startswith("chart-check: ") for line in out)
-    assert "chart-check: missing chart istiod 1.31.1: not in " + str(tmp_path) in out
+    assert "chart-check: missing chart istiod 1.31.4: not in " + str(tmp_path) in out
     assert out[-1].startswith("chart-check: 8 chart(s) missing; set CHARTS_DIR")
     assert cc.main(["--charts-dir", str(tmp_path / "nope")]) == 2
     assert "is not a directory" in capsys.readouterr().out

@@ -134,7 +134,7 @@ def test_cross_key_rules_are_reported_together_once_types_are_valid():
     with pytest.raises(ConfigError) as info:
         parse_stack_config("prod", {"kubernetes": {"context": "prod"}, "istio": {"mtls": "PERMISSIVE"},
                                     "workloads": {"tag": "latest"}})
-    assert info.value.keys == ["mesh:istio.mtls", "mesh:workloads.tag"]
+    assert info.value.keys == ["mesh:istio.mtls", "mesh:ingress.tls", "mesh:workloads.tag"]
 
 
 @pytest.mark.parametrize("value", ["256Mi", "1Gi", "512M", "0.5Gi"])

@@ -2,6 +2,7 @@
 ConfigError naming the key, the value (or [secret]) and the rule, before anything is registered."""
 
 import json
+from datetime import date
 
 import pytest
 from ids import case_id
@@ -102,6 +103,14 @@ CASES = [
      "mesh:observability.kiali.auth.openid.clientId", "non-empty"),
     ("environment", "prod", {"observability": {"grafana": {"anonymousViewer": True, "enabled": False}}},
      "mesh:observability.grafana.anonymousViewer", "only in dev"),
+    # Each environment's row of components.vocab.environments.
+    ("environment", "staging", {"ingress": {"tls": None}}, "mesh:ingress.tls", "required in staging"),
+    ("environment", "prod", {"observability": {"kiali": {"viewOnly": False}}}, "mesh:observability.kiali.viewOnly",
+     "disableRbac"),
+    ("environment", "prod", {"observability": {"prometheus": {"scrapeFrom": ["0.0.0.0/0"]}}},
+     "mesh:observability.prometheus.scrapeFrom[0]", "admits every address"),
+    ("environment", "prod", {"istio": {"tracing": {"sampling": 50}}}, "mesh:istio.tracing.sampling", "at most 5 in prod"),
+    ("environment", "staging", {"istio": {"mtls": "PERMISSIVE"}}, "mesh:istio.mtls", "allowed only in dev"),
     # Credentials embedded in URLs.
     ("credentials", "prod", {"charts": {"mirror": "https://ci:hunter2@charts.internal/m"}}, "mesh:charts.mirror",
      "mesh:charts.mirrorPassword"),
@@ -355,3 +364,38 @@ def test_the_alertmanager_webhook_reaches_alertmanager_through_a_secret_not_char
     secret = next(s for s in ev.of_type("kubernetes:core/v1:Secret")
                   if s.inputs["metadata"]["name"] == mount["secretName"])
     assert secret.inputs["stringData"] == {"url": url} and "stringData" in secret.secret_paths
+
+
+def test_what_dev_allows_is_accepted_there():
+    assert attempt("dev", {"observability": {"prometheus": {"scrapeFrom": ["0.0.0.0/0"]}},
+                           "istio": {"mtls": "PERMISSIVE"}}).error is None
+
+
+# ------------------------------------------------------------------------------------ end of life
+def _prod_on(version, **istio):
+    from components.config.loading import parse_stack_config
+
+    raw = stack_config("prod")
+    raw["istio"] = {**raw["istio"], "version": version, **istio}
+    return lambda today: parse_stack_config("prod", raw, today=date.fromisoformat(today))
+
+
+def test_an_end_of_life_istio_minor_is_refused_outside_dev_unless_allowed():
+    parse = _prod_on("1.30.8")
+    parse("2026-11-29")  # its last day of support (support ends on the date)
+    with pytest.raises(ConfigError) as err:
+        parse("2026-12-01")
+    problem = next(p for p in err.value.problems if p.key == "mesh:istio.version")
+    assert "past its end of life (2026-11-30)" in problem.allowed and "allowEndOfLife" in problem.allowed
+    _prod_on("1.30.8", allowEndOfLife=True)("2026-12-01")
+    assert attempt("dev", {"istio": {"version": "1.30.8"}}).error is None  # dev may run what it likes
+
+
+def test_an_end_of_life_kubernetes_minor_is_refused_outside_dev_unless_allowed():
+    from components.config.loading import parse_stack_config
+
+    raw = {**stack_config("staging"), "kubernetes": {"context": "staging", "version": "1.34"}}
+    with pytest.raises(ConfigError, match="Kubernetes 1.34 is past its upstream end of life"):
+        parse_stack_config("staging", raw, today=date(2026, 12, 1))
+    raw["kubernetes"]["allowEndOfLife"] = True
+    parse_stack_config("staging", raw, today=date(2026, 12, 1))

@@ -77,7 +77,11 @@ def test_an_immutable_field_change_is_flagged_as_a_replacement():
 
 def test_chart_bumps_and_crd_changes():
     text = _report("dev", {}, {"istio": {"version": "1.31.0"}})
-    assert "chart istiod: `1.31.1` → `1.31.0`" in text and "CRDs change" in text
+    assert "chart istiod: `1.31.4` → `1.31.0`" in text and "CRDs change" in text
+    assert "Istio 1.31.4 → 1.31.0: release notes https://istio.io/latest/news/releases/1.31.x/announcing-1.31/" in text
+    minor = _report("dev", {}, {"istio": {"version": "1.30.8"}})
+    assert ("Istio 1.31.4 → 1.30.8: read the upgrade notes first "
+            "https://istio.io/latest/news/releases/1.30.x/announcing-1.30/upgrade-notes/") in minor
 
 
 def test_mtls_and_policy_sections():

@@ -69,7 +69,7 @@ def test_the_program_never_imports_the_tools():
 
 
 def test_the_tools_stacks_are_the_programs_environments():
-    from components.config.models import ENVIRONMENTS
+    from components.vocab.environments import ENVIRONMENTS
     from tools.engine import STACKS
 
     assert STACKS == ENVIRONMENTS

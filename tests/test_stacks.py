@@ -196,3 +196,9 @@ def test_the_code_map_lists_only_the_repositorys_own_modules(tmp_path):
     rows = [line.split("`")[1] for line in code_map(tmp_path).splitlines()[2:]]
     assert rows == ["__main__.py", "benchmarks/bench.py", "components/config/__init__.py", "components/plan.py",
                     "policy/rules.py"]
+
+
+def test_the_policy_packs_environment_table_is_the_programs():
+    from tools.reference import ENVIRONMENTS_JSON, environments_json
+
+    assert ENVIRONMENTS_JSON.read_text() == environments_json(), "run `make docs`: policy/environments.json is generated"

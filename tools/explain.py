@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from components.vocab import istio_releases as releases
 from tools.engine import ROOT, STACKS
 from tools.explain_facts import Facts, facts
 
@@ -78,6 +79,15 @@ def rolls_section(a: Facts, b: Facts) -> list[str]:
     return out or ["no workload restarts"]
 
 
+def istio_notes(before: str | None, after: str | None) -> list[str]:
+    """What to read before an Istio version change: the upgrade notes of a new minor, else the release notes."""
+    if not after or before == after:
+        return []
+    if before and releases.minor(before) == releases.minor(after):
+        return [f"Istio {before} → {after}: release notes {releases.release_notes(after)}"]
+    return [f"Istio {before or 'none'} → {after}: read the upgrade notes first {releases.upgrade_notes(after)}"]
+
+
 def section(title: str, lines: list[str]) -> list[str]:
     return [f"### {title}", *[f"- {line}" for line in lines], ""] if lines else []
 
@@ -98,7 +108,8 @@ def report_stack(stack: str, base: dict[str, Any], head: dict[str, Any]) -> list
         ("Charts and CRDs", [line for key in sorted(set(a.charts) | set(b.charts))
                              for line in _changes(f"chart {key}", a.charts.get(key, "none"), b.charts.get(key, "none"))]
          + (["CRDs change (the istio-base chart moves)"] if a.charts.get("istio-base") != b.charts.get("istio-base")
-            else [])),
+            else [])
+         + istio_notes(a.charts.get("istiod"), b.charts.get("istiod"))),
         ("Created, deleted, replaced (Kubernetes cannot change some fields in place)",
          [f"{name}: {fld.split('=', 1)[0]} changes, so it is deleted and recreated"
           for name, fld in sorted(b.immutable - a.immutable) if name in {n for n, _ in a.immutable}]

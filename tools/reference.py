@@ -16,7 +16,8 @@ from typing import Any, Union
 import yaml
 from pydantic import BaseModel
 
-from components.config.models import ENVIRONMENTS, NAMESPACE, StackConfig
+from components.config.models import NAMESPACE, StackConfig
+from components.vocab.environments import ENVIRONMENTS, POSTURES, as_json, rule_texts
 from components.vocab.fields import Rule
 from tools import perf_tables
 
@@ -153,6 +154,25 @@ def code_map(root: Path = _ROOT) -> str:
     return "\n".join(rows)
 
 
+def environments_table() -> str:
+    """The environments' rules (components.vocab.environments.POSTURES) as a Markdown table."""
+    envs = list(POSTURES)
+    rows = ["| rule | " + " | ".join(envs) + " |", "|---|" + "---|" * len(envs)]
+    for name, rule in rule_texts().items():
+        cells = [getattr(POSTURES[e], name) for e in envs]
+        shown = [("yes" if c else "no") if isinstance(c, bool) else f"{c:g}" for c in cells]
+        rows.append(f"| {rule} | " + " | ".join(shown) + " |")
+    return "\n".join(rows)
+
+
+ENVIRONMENTS_JSON = _ROOT / "policy" / "environments.json"
+"""The policy pack's copy of the table (the pack is published on its own, so it reads no program code)."""
+
+
+def environments_json() -> str:
+    return json.dumps(as_json(), indent=2) + "\n"
+
+
 def _results() -> dict[str, Any]:
     return json.loads((_ROOT / "benchmarks" / "results.json").read_text())
 
@@ -161,7 +181,8 @@ def _perf(table: Any) -> Any:
     return lambda: table(_results())
 
 
-SECTIONS = {"config-reference": table, "code-map": code_map, "perf-header": _perf(perf_tables.header),
+SECTIONS = {"config-reference": table, "environment-rules": environments_table, "code-map": code_map,
+            "perf-header": _perf(perf_tables.header),
             "perf-stacks": _perf(perf_tables.stacks), "perf-scaling": _perf(perf_tables.scaling),
             "perf-waits": _perf(perf_tables.waits), "perf-blast": _perf(perf_tables.blast),
             "e2e-timings": _perf(perf_tables.e2e)}
@@ -176,6 +197,7 @@ def sync_readme(readme: Path = _ROOT / "README.md") -> None:
         _, _, tail = rest.partition(end)
         text = f"{head}{start}\n{generate()}\n{end}{tail}"
     readme.write_text(text)
+    ENVIRONMENTS_JSON.write_text(environments_json())
 
 
 if __name__ == "__main__":

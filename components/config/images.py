@@ -9,6 +9,7 @@ from typing import Optional
 
 from components.config.errors import Problem
 from components.config.models import ImageConfig, StackConfig
+from components.vocab.environments import POSTURES
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def _image_rules(cfg: StackConfig, service: str, image: ImageRef) -> list[Proble
         return [Problem(f"{image.key}.digest", image.digest, "set tag or digest, not both")]
     if not image.tag and not image.digest:
         return [Problem(image.key, None, f"service '{service}' needs an image tag or digest")]
-    if cfg.environment != "dev" and image.tag == "latest" and not image.digest:
+    if not POSTURES[cfg.environment].mutable_tags and image.tag == "latest" and not image.digest:
         return [Problem(image.key if image.key.endswith("tag") else f"{image.key}.tag", "latest",
                         f"'latest' is not allowed in {cfg.environment}: pin a version tag or a sha256 digest")]
     return []

@@ -7,13 +7,14 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import pulumi
 from pydantic import ValidationError
 
 from components.config.errors import SECRET, ConfigError, Problem, key_path, most_specific, problem
-from components.config.models import ENVIRONMENTS, NAMESPACE, StackConfig
+from components.config.models import NAMESPACE, StackConfig
 from components.config.rules import (
     carries_credential,
     check_rules,
@@ -21,6 +22,7 @@ from components.config.rules import (
     render_problem,
     stack_environment_problem,
 )
+from components.vocab.environments import ENVIRONMENTS
 
 # C0 and C1 controls, DEL, line and paragraph separators, bidirectional marks, embeddings, overrides
 # and isolates, and the byte-order mark: none belongs in a config value, and each can hide or reorder
@@ -81,8 +83,9 @@ def decode(value: Any) -> Any:
     return decoded if isinstance(decoded, (dict, list)) else value
 
 
-def parse_stack_config(stack: str, raw: Mapping[str, Any] | RawConfig) -> StackConfig:
-    """Raw config -> StackConfig, or one ConfigError listing every problem (secret values masked)."""
+def parse_stack_config(stack: str, raw: Mapping[str, Any] | RawConfig, today: date | None = None) -> StackConfig:
+    """Raw config -> StackConfig, or one ConfigError listing every problem (secret values masked).
+    `today` (default: the date now) decides which releases are past their end of life."""
     raw = raw if isinstance(raw, RawConfig) else RawConfig(dict(raw))
     data = dict(raw.values)
     problems = shape_problems(data)
@@ -106,7 +109,7 @@ def parse_stack_config(stack: str, raw: Mapping[str, Any] | RawConfig) -> StackC
         raise ConfigError(stack, masked([problem(e) for e in most_specific(err.errors())], raw.secret),
                           secrets) from None
     cfg._secret_sections = raw.secret
-    problems = check_rules(cfg)
+    problems = check_rules(cfg, today or date.today())
     if problems:
         raise ConfigError(stack, masked(problems, raw.secret), secrets)
     return cfg

@@ -44,7 +44,6 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 NAMESPACE = "mesh"
 """Config namespace: every key is `mesh:<section>` (the Pulumi project name)."""
 
-ENVIRONMENTS = ("dev", "staging", "prod")
 OBSERVABILITY_NAMESPACE = "observability"
 """The addons' namespace unless `mesh:observability.namespace` says otherwise."""
 
@@ -79,7 +78,9 @@ def resources(cpu: str, memory: str, cpu_limit: str, memory_limit: str) -> Resou
 class KubernetesConfig(Strict):
     context: Optional[Text] = Field(None, description="kubeconfig context; required outside dev.")
     kubeconfig: Optional[str] = Field(None, description="Path to a kubeconfig file; unset = default lookup.")
-    version: K8sMinor = Field("1.33", description="Kubernetes minor version of the target cluster, e.g. '1.33'.")
+    version: K8sMinor = Field("1.36", description="Kubernetes minor version of the target cluster, e.g. '1.36'.")
+    allow_end_of_life: bool = Field(
+        False, description="Accept a Kubernetes minor past its upstream end of life outside dev.")
     namespace: Optional[DnsLabel] = Field(None, description="Default namespace for objects that name none.")
     render_yaml_to: Optional[str] = Field(
         None, description="Render stacks only (`make render STACK=...` makes one): write manifests to this "
@@ -126,10 +127,12 @@ class AccessLogConfig(Strict):
 
 
 class IstioConfig(Strict):
-    version: SemVer = Field("1.31.1", description="Istio chart and proxy version (a release listed in "
+    version: SemVer = Field("1.31.4", description="Istio chart and proxy version (a release listed in "
                             "components/vocab/istio_releases.py).")
     allow_unknown_version: bool = Field(
         False, description="Accept Istio versions newer than the releases this program knows (you checked them).")
+    allow_end_of_life: bool = Field(
+        False, description="Accept an Istio minor past its end of life outside dev (an upgrade is under way).")
     revision: OptionalDnsLabel = Field("", description="Revision of the main istiod; '' = the default revision.")
     canary: Optional[CanaryConfig] = Field(None, description="A second istiod for canary upgrades.")
     mtls: Literal["STRICT", "PERMISSIVE"] = Field("STRICT", description="Mesh-wide PeerAuthentication mode.")

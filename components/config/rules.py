@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel
 
 from components.config.errors import Problem, key_path
 from components.config.images import image_problems
-from components.config.models import ENVIRONMENTS, BuildSource, Resources, StackConfig
+from components.config.models import BuildSource, Resources, StackConfig
 from components.vocab import alert_windows
 from components.vocab import istio_releases as releases
+from components.vocab import kubernetes_releases as k8s_releases
 from components.vocab import names as names_
+from components.vocab.environments import ENVIRONMENTS, POSTURES
 from components.vocab.fields import cpu_millis, duration_seconds, memory_bytes
 from components.vocab.istio import CNI_NAMESPACE, ROOT_NAMESPACE
 
@@ -22,13 +25,16 @@ CERT_MANAGER_NAMESPACE = "cert-manager"
 """cert-manager's documented namespace, taken when the stack relies on cert-manager."""
 
 
-def check_rules(cfg: StackConfig) -> list[Problem]:
-    """Every cross-key rule, in a stable order (topology, resources, istio, addons, ingress, workloads)."""
+def check_rules(cfg: StackConfig, today: date) -> list[Problem]:
+    """Every cross-key rule, in a stable order (topology, resources, istio, addons, ingress, workloads);
+    `today` decides what is past its end of life."""
     problems = [Problem(f"mesh:topology.{k}", v, rule) for k, v, rule in cfg.topology.problems()]
     problems += [p for key, res in resource_settings(cfg) for p in _resource_bounds(key, res)]
     problems += _environment_rules(cfg)
+    problems += _posture_rules(cfg)
     problems += _istio_rules(cfg)
     problems += _version_rules(cfg)
+    problems += _end_of_life_rules(cfg, today)
     problems += _observability_rules(cfg)
     problems += _credential_rules(cfg)
     problems += _ingress_rules(cfg)
@@ -104,15 +110,56 @@ def _environment_rules(cfg: StackConfig) -> list[Problem]:
     out = [Problem(key, "[not shown]", f"must be a secret{why}: `pulumi config set --secret --path {key} <value>`")
            for key, section, value, why in _secret_values(cfg)
            if value is not None and section not in cfg.secret_sections]
-    if cfg.observability.prometheus.alertmanager is not None and cfg.environment == "dev":
-        out.append(Problem("mesh:observability.prometheus.alertmanager", {}, "off in dev: nobody is paged for a laptop"))
     if (cfg.charts.mirror_password is None) != (cfg.charts.mirror_username is None):
         out.append(Problem("mesh:charts.mirrorUsername", cfg.charts.mirror_username,
                            "set both mirrorUsername and mirrorPassword, or neither"))
-    if cfg.environment != "dev" and not cfg.kubernetes.context and not cfg.kubernetes.render_yaml_to:
+    return out
+
+
+def allowed_in(rule: str) -> str:
+    """'dev' or 'dev, staging': the environments whose posture allows `rule`."""
+    return ", ".join(env for env, posture in POSTURES.items() if getattr(posture, rule))
+
+
+def _posture_rules(cfg: StackConfig) -> list[Problem]:
+    """The stack's environment row of components.vocab.environments (the policy pack judges the same)."""
+    env, posture, obs, out = cfg.environment, POSTURES[cfg.environment], cfg.observability, []
+    kiali, istio = obs.kiali, cfg.istio
+    if posture.strict_mtls and istio.mtls != "STRICT":
+        permissive = ", ".join(e for e, p in POSTURES.items() if not p.strict_mtls)
+        out.append(Problem("mesh:istio.mtls", istio.mtls, f"must be STRICT in {env}; PERMISSIVE is allowed only in "
+                                                          f"{permissive}"))
+    if not posture.anonymous_kiali and kiali.auth.strategy == "anonymous":
+        out.append(Problem("mesh:observability.kiali.auth.strategy", "anonymous",
+                           f"anonymous Kiali is allowed only in {allowed_in('anonymous_kiali')}, not {env}; use token "
+                           "or openid"))
+    if not posture.anonymous_grafana and obs.grafana.anonymous_viewer:
+        out.append(Problem("mesh:observability.grafana.anonymousViewer", True,
+                           f"allowed only in {allowed_in('anonymous_grafana')}, not {env}"))
+    if istio.tracing.enabled and istio.tracing.sampling > posture.max_sampling_percent:
+        out.append(Problem("mesh:istio.tracing.sampling", istio.tracing.sampling,
+                           f"at most {posture.max_sampling_percent:g} in {env}: every traced request costs proxy CPU "
+                           "and backend storage"))
+    if posture.public_tls and cfg.ingress.enabled and cfg.ingress.tls is None:
+        out.append(Problem("mesh:ingress.tls", None, f"required in {env}: the public ingress serves HTTPS (set "
+                                                     "credentialName, and certManager if cert-manager issues it)"))
+    openid = kiali.auth.openid
+    if posture.view_only_without_rbac and kiali.enabled and openid and openid.disable_rbac and not kiali.view_only:
+        out.append(Problem("mesh:observability.kiali.viewOnly", False,
+                           f"must be true in {env} while auth.openid.disableRbac is true: every signed-in user acts "
+                           "as Kiali's own ServiceAccount, so anyone who can sign in could change the mesh"))
+    if not posture.scrape_from_anywhere:
+        out += [Problem(f"mesh:observability.prometheus.scrapeFrom[{i}]", source,
+                        f"admits every address to the metrics ports, allowed only in {allowed_in('scrape_from_anywhere')}"
+                        f": name the scraping Prometheus's namespace or CIDR")
+                for i, source in enumerate(obs.prometheus.scrape_from) if source.endswith("/0")]
+    if not posture.alertmanager and obs.prometheus.alertmanager is not None:
+        out.append(Problem("mesh:observability.prometheus.alertmanager", {},
+                           f"off in {env}: nobody is paged for a laptop"))
+    if not posture.implicit_context and not cfg.kubernetes.context and not cfg.kubernetes.render_yaml_to:
         out.append(Problem("mesh:kubernetes.context", None,
-                           f"required in {cfg.environment}: name the cluster's kubeconfig context, so the stack "
-                           "never acts on whatever the operator's current context is"))
+                           f"required in {env}: name the cluster's kubeconfig context, so the stack never acts on "
+                           "whatever the operator's current context is"))
     return out
 
 
@@ -176,6 +223,28 @@ def no_credentials(key: str) -> str | None:
     """The rule for a credential found in `key`, when the key must never carry one (else None)."""
     instead = _URL_KEYS.get(key)
     return None if instead is None else f"must not embed a credential (user:password@ or a token); {instead}"
+
+
+def _end_of_life_rules(cfg: StackConfig, today: date) -> list[Problem]:
+    """Outside dev, no minor past its end of life unless the stack says so (an upgrade under way)."""
+    if POSTURES[cfg.environment].end_of_life:
+        return []
+    istio, k8s, out = cfg.istio, cfg.kubernetes, []
+    versions = [("mesh:istio.version", istio.version)] + ([("mesh:istio.canary.version", istio.canary.version)]
+                                                           if istio.canary else [])
+    for key, version in versions:
+        if releases.is_end_of_life(version, today) and not istio.allow_end_of_life:
+            eol = releases.end_of_life(version)
+            out.append(Problem(key, version, f"Istio {releases.minor(version)} is past its end of life"
+                                             f"{f' ({eol})' if eol else ''} in {cfg.environment}: upgrade (a canary "
+                                             "revision makes it gradual), or set mesh:istio.allowEndOfLife: true "
+                                             "while the upgrade is under way"))
+    if k8s_releases.is_end_of_life(k8s.version, today) and not k8s.allow_end_of_life:
+        out.append(Problem("mesh:kubernetes.version", k8s.version,
+                           f"Kubernetes {k8s.version} is past its upstream end of life "
+                           f"({k8s_releases.end_of_life(k8s.version)}): upgrade the cluster, or set "
+                           "mesh:kubernetes.allowEndOfLife: true while it is under way"))
+    return out
 
 
 def _credential_rules(cfg: StackConfig) -> list[Problem]:
@@ -284,8 +353,6 @@ def _istio_rules(cfg: StackConfig) -> list[Problem]:
                                               "default revision or another name"))
     if istio.canary and istio.canary.revision == istio.revision:
         out.append(Problem("mesh:istio.canary.revision", istio.canary.revision, "must differ from mesh:istio.revision"))
-    if cfg.environment != "dev" and istio.mtls != "STRICT":
-        out.append(Problem("mesh:istio.mtls", istio.mtls, f"must be STRICT in {cfg.environment}; PERMISSIVE is dev only"))
     return out
 
 
@@ -306,17 +373,12 @@ def _observability_rules(cfg: StackConfig) -> list[Problem]:
     if cfg.istio.tracing.enabled and not jaeger.enabled and not jaeger.external:
         out.append(Problem("mesh:istio.tracing.enabled", True,
                            "tracing needs a backend: enable mesh:observability.jaeger or set jaeger.external"))
-    if kiali.auth.strategy == "anonymous" and cfg.environment != "dev":
-        out.append(Problem("mesh:observability.kiali.auth.strategy", "anonymous",
-                           f"anonymous Kiali is allowed only in dev, not {cfg.environment}; use token or openid"))
     if kiali.auth.strategy == "openid" and kiali.auth.openid is None:
         out.append(Problem("mesh:observability.kiali.auth.openid", None, "required when strategy is openid"))
     for addon in ("grafana", "kiali"):
         host = getattr(obs, addon).host
         if host and not cfg.ingress.enabled:
             out.append(Problem(f"mesh:observability.{addon}.host", host, "needs mesh:ingress.enabled: true"))
-    if obs.grafana.anonymous_viewer and cfg.environment != "dev":
-        out.append(Problem("mesh:observability.grafana.anonymousViewer", True, "allowed only in dev"))
     return out
 
 
@@ -365,9 +427,10 @@ _FULL_SHA = re.compile(r"[0-9a-f]{40}")
 
 def _build_rules(cfg: StackConfig, build: BuildSource) -> list[Problem]:
     key = "mesh:workloads.build"
-    if cfg.environment != "dev":
+    if not POSTURES[cfg.environment].image_build:
         return [Problem(key, build.model_dump(by_alias=True, exclude_none=True),
-                        f"images are built only in dev (loaded into kind); {cfg.environment} pulls pinned images")]
+                        f"images are built only in {allowed_in('image_build')} (loaded into kind); {cfg.environment} "
+                        "pulls pinned images")]
     if (build.git is None) == (build.path is None):
         return [Problem(key, build.model_dump(by_alias=True, exclude_none=True),
                         "set exactly one of git (with commit) or path")]

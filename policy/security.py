@@ -548,12 +548,12 @@ def _open_peer(peer: Mapping[str, Any]) -> str | None:
     """Why a NetworkPolicy peer admits any source, or None."""
     # Ref: https://kubernetes.io/docs/concepts/services-networking/network-policies/#behavior-of-to-and-from-selectors
     if not peer:
-        return "an empty peer `{}`"
+        return "every source (an empty peer `{}`)"
     pods = peer.get("podSelector")
     if _empty_selector(peer.get("namespaceSelector")) and (pods is None or _empty_selector(pods)):
-        return "`namespaceSelector: {}` (every pod of every namespace)"
+        return "every pod of every namespace (`namespaceSelector: {}`)"
     if every_address([(peer.get("ipBlock") or {}).get("cidr")] if peer.get("ipBlock") else []):
-        return f"ipBlock {(peer.get('ipBlock') or {}).get('cidr')} (every address)"
+        return f"every address (ipBlock {(peer.get('ipBlock') or {}).get('cidr')})"
     return None
 
 
@@ -569,7 +569,7 @@ def network_policy_not_open(type_: str, props: Props, config: Config) -> list[st
     out = []
     for rule in (props.get("spec") or {}).get("ingress") or []:
         peers = rule.get("from") or []
-        why = ["no `from` (any source, in or outside the cluster)"] if not peers else []
+        why = ["every source, in or outside the cluster (no `from`)"] if not peers else []
         why += [w for w in (_open_peer(p or {}) for p in peers) if w]
         ports = [p.get("port") for p in rule.get("ports") or []]
         ranges = any(p.get("endPort") for p in rule.get("ports") or [])

@@ -22,7 +22,7 @@ def test_topology_is_the_mercari_example():
     assert topo.MERCARI.problems() == []
     assert topo.MERCARI.edges() == MERCARI_EDGES
     gateway = topo.MERCARI.services[0]
-    assert (gateway.name, gateway.public, gateway.port("http"), gateway.port("grpc")) == ("gateway", True, 4000, 5000)
+    assert (gateway.name, gateway.public, gateway.port("http"), gateway.port("grpc")) == ("gateway", True, 4000, None)
     assert all(s.ports == (topo.Port(protocol="grpc", port=5000),) for s in topo.MERCARI.services[1:])
 
 
@@ -98,9 +98,9 @@ def test_deployments_are_hardened(ev):
 
 def test_services_name_ports_with_app_protocol(ev):
     services = {r.inputs["metadata"]["name"]: r.inputs["spec"]["ports"] for r in ev.of_type("kubernetes:core/v1:Service")}
+    # Only what the code listens on: the gateway serves HTTP on 4000, nothing on 5000.
     assert services["gateway"] == [
-        {"name": "http", "port": 4000, "targetPort": 4000, "protocol": "TCP", "appProtocol": "http"},
-        {"name": "grpc", "port": 5000, "targetPort": 5000, "protocol": "TCP", "appProtocol": "grpc"}]
+        {"name": "http", "port": 4000, "targetPort": 4000, "protocol": "TCP", "appProtocol": "http"}]
     assert services["db"][0]["appProtocol"] == "grpc"
 
 

@@ -40,7 +40,7 @@ def test_spread_constraints_cover_zones_then_hosts_softly():
 
 
 @pytest.mark.parametrize("service,ports", [
-    (GATEWAY, [("http", 4000), ("grpc", 5000)]), (DB, [("grpc", 5000)]), (WEB, [("http", 8080)])])
+    (GATEWAY, [("http", 4000)]), (DB, [("grpc", 5000)]), (WEB, [("http", 8080)])])
 def test_ports_are_named_by_protocol(service, ports):
     assert [(p["name"], p["containerPort"]) for p in ws.container_ports(service)] == ports
     assert [(p["name"], p["port"], p["targetPort"], p["appProtocol"]) for p in ws.service_ports(service)] == \
@@ -88,12 +88,14 @@ def test_authorization_allows_only_the_given_principals_on_their_ports():
     callers = [Caller("b", "b"), Caller("a", "a"), Caller("edge", "gw", (4000,))]
     policy = ws.allow_callers(GATEWAY, callers)
     assert policy["metadata"] == {"name": "allow-callers", "namespace": "gateway"}
+    # The gateway serves one port, so callers limited to it and callers of every port share one rule.
     assert policy["spec"]["rules"] == [
-        {"from": [{"source": {"principals": ["cluster.local/ns/a/sa/a", "cluster.local/ns/b/sa/b"]}}],
-         "to": [{"operation": {"ports": ["4000", "5000"]}}]},
-        {"from": [{"source": {"principals": ["cluster.local/ns/edge/sa/gw"]}}], "to": [{"operation": {"ports": ["4000"]}}]}]
-    netpol = ws.network_policy_spec(GATEWAY, callers, "observability")["ingress"]
-    assert netpol[1] == {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "edge"}}}],
+        {"from": [{"source": {"principals": ["cluster.local/ns/a/sa/a", "cluster.local/ns/b/sa/b",
+                                             "cluster.local/ns/edge/sa/gw"]}}],
+         "to": [{"operation": {"ports": ["4000"]}}]}]
+    netpol = ws.network_policy_spec(GATEWAY, callers, ["observability"])["ingress"]
+    assert netpol[0] == {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}}
+                                  for ns in ("b", "a", "edge")],
                          "ports": [{"protocol": "TCP", "port": 4000}]}
 
 

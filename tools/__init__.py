@@ -9,6 +9,7 @@
 - `chart_render`, `chart_check`, `checkov`, `pack`: `make chart-check` (charts rendered with the
   program's values, then schema, unread values, validators, the policy pack, wiring, waits).
 - `kiali_keys`: the keys the Kiali server reads, from its Go config structs (`tools/facts/`), for chart-check.
+- `mercari_topology`: the mercari services' ports and calls derived from their code at a commit, against the topology.
 - `explain`, `explain_facts`: `make explain`, a change in mesh terms; `validate`: `make validate`, every stack file.
 - `reference`, `perf_tables`: the README's generated sections (`make docs`): configuration reference,
   code map, and the performance tables from `benchmarks/results.json`.

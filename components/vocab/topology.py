@@ -86,15 +86,14 @@ def _grpc(name: str, *calls: str, dockerfile: Optional[str] = None) -> Service:
     return Service(name=name, ports=(Port(protocol="grpc", port=5000),), calls=calls, dockerfile=dockerfile)
 
 
-# Ref: https://github.com/mercari/mercari-microservices-example (services/*/deployment.yaml)
+# Derived from the code at the pinned commit, not from its manifests (whose gateway Service names a grpc
+# 5000 port nothing listens on): `python -m tools.mercari_topology <checkout> <commit>` re-derives it.
+# Ref: https://github.com/mercari/mercari-microservices-example/blob/9363ec85558fc636ceb78b9c9902fc38b0dbf429/services/gateway/main.go
+# (http.RunServer(ctx, 4000)); services/*/main.go and platform/db/main.go (grpc.RunServer(ctx, 5000, ...));
+# the DialContext targets in services/*/grpc/grpc.go and services/gateway/http/http.go (the calls)
 MERCARI = Topology(
     services=(
-        Service(
-            name="gateway",
-            ports=(Port(protocol="http", port=4000), Port(protocol="grpc", port=5000)),
-            public=True,
-            calls=("authority", "catalog"),
-        ),
+        Service(name="gateway", ports=(Port(protocol="http", port=4000),), public=True, calls=("authority", "catalog")),
         _grpc("authority", "customer"),
         _grpc("catalog", "customer", "item"),
         _grpc("customer", "db"),

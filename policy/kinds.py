@@ -1,8 +1,10 @@
 """The pack's shared vocabulary: the Pulumi type tokens its rules judge, the shapes of props and
-config, and the readers every rule uses (rules.py and security.py import these)."""
+config, what each environment allows (`environments.json`), and the readers every rule uses
+(rules.py and security.py import these)."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -132,6 +134,16 @@ def name_of(props: Props) -> str:
 def environment(config: Config) -> str:
     """The stack's environment from the rule's config; unset means the strictest, prod."""
     return str(config.get("environment", "prod"))
+
+
+POSTURES: dict[str, dict[str, Any]] = json.loads((Path(__file__).parent / "environments.json").read_text())
+"""What each environment allows: written by `make docs` from the program's components/vocab/environments.py,
+the one table the config rules judge by too (the pack is published on its own, so it reads a copy)."""
+
+
+def posture(config: Config) -> dict[str, Any]:
+    """The row of the rule's environment; an environment the table lacks gets prod's, the strictest."""
+    return POSTURES.get(environment(config), POSTURES["prod"])
 
 
 def mesh_wide_peer_authentication(type_: str, props: Props) -> bool:

@@ -34,6 +34,7 @@ from kinds import (
     declared_chart,
     environment,
     name_of,
+    posture,
 )
 
 Rule = Callable[[str, Props, Config], list[str]]
@@ -105,7 +106,7 @@ def image_pinned(type_: str, props: Props, config: Config) -> list[str]:
         if not tag:
             out.append(f"Image '{image}' of {name_of(props)} has no tag or digest, so it means `latest` and can change "
                        "under you. Fix: pin a version tag or a sha256 digest (mesh:workloads.tag or .image).")
-        elif tag.lower() == "latest" and env != "dev":  # registries resolve tags case-sensitively; people don't
+        elif tag.lower() == "latest" and not posture(config)["mutable_tags"]:  # registries are case-sensitive; people aren't
             out.append(f"Image '{image}' of {name_of(props)} uses `latest` in {env}: rollouts are not reproducible. "
                        "Fix: pin a version tag or a sha256 digest.")
     return out
@@ -115,14 +116,14 @@ def trace_sampling_ceiling(type_: str, props: Props, config: Config) -> list[str
     """Trace sampling stays under the environment's ceiling (cost and collector load)."""
     if type_ != TELEMETRY:
         return []
-    ceiling = float(config.get("maxSamplingPercent", 100))
+    ceiling = float(posture(config)["max_sampling_percent"])
     out = []
     for tracing in (props.get("spec") or {}).get("tracing") or []:
         pct = tracing.get("randomSamplingPercentage")
         if pct is not None and float(pct) > ceiling:
             out.append(f"Telemetry '{name_of(props)}' samples {pct}% of requests, above this environment's ceiling of "
-                       f"{ceiling}%. Fix: lower mesh:istio.tracing.sampling or raise maxSamplingPercent in "
-                       "policy/config.<stack>.json with a reason.")
+                       f"{ceiling}%. Fix: lower mesh:istio.tracing.sampling (the ceilings: "
+                       "components/vocab/environments.py).")
     return out
 
 
@@ -151,8 +152,7 @@ RESOURCE_RULES: dict[str, tuple[Rule, str, dict]] = {
     "container-resources": (container_resources, "Every container sets cpu and memory requests and limits.", {}),
     "image-pinned": (image_pinned, "Images are pinned by tag or digest; never `latest` outside dev.", _ENV),
     "kiali-not-anonymous": (sec.kiali_not_anonymous, "Kiali is not anonymous outside dev.", _ENV),
-    "trace-sampling-ceiling": (trace_sampling_ceiling, "Trace sampling stays under a per-environment ceiling.",
-                               {"maxSamplingPercent": {"type": "number", "minimum": 0, "maximum": 100}}),
+    "trace-sampling-ceiling": (trace_sampling_ceiling, "Trace sampling stays under a per-environment ceiling.", _ENV),
     "helm-chart-pinned": (helm_chart_pinned, "Helm charts have exact versions from allowed repositories.",
                           {"allowedRepositories": _STRINGS}),
     "pod-security-restricted": (sec.pod_security, "Every pod template meets the restricted pod security standard.",

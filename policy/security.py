@@ -1,6 +1,8 @@
-"""Security rules of the pack: pod security ("restricted", and per namespace), CNI mode, injection
-opt-outs, bare pods, authorization, mTLS (STRICT mesh-wide, no downgrade), anonymous Kiali and
-Grafana, strict values. Pure functions (type, props, config) -> messages.
+"""Security rules of the pack: pod security ("restricted" with its AppArmor and SELinux controls, and
+per namespace), CNI mode, injection opt-outs, sidecar bypass, bare pods, authorization, open
+NetworkPolicies, EnvoyFilters that drop security filters, powerful RBAC bindings, mTLS (STRICT
+mesh-wide, no downgrade), anonymous Kiali and Grafana, strict values. Pure functions
+(type, props, config) -> messages; what each environment allows comes from `kinds.posture`.
 
 They judge every resource a preview hands the pack, chart children included (Chart v4 registers
 each rendered object as its own resource, e.g. `kubernetes:apps/v1:Deployment`).
@@ -32,6 +34,7 @@ from kinds import (
     environment,
     mesh_wide_peer_authentication,
     name_of,
+    posture,
     privileged_namespaces,
 )
 
@@ -239,7 +242,7 @@ def _weak(mode: Any) -> bool:
 def no_mtls_downgrade(type_: str, props: Props, config: Config) -> list[str]:
     """Outside dev: no PeerAuthentication PERMISSIVE/DISABLE at any scope or port, no DestinationRule
     that turns TLS off."""
-    if environment(config) == "dev":
+    if not posture(config)["strict_mtls"]:
         return []
     spec, name, out = props.get("spec") or {}, name_of(props), []
     if type_ == PEER_AUTHENTICATION:
@@ -337,7 +340,7 @@ def grafana_not_anonymous(type_: str, props: Props, config: Config) -> list[str]
     """Anonymous Grafana only in dev, read as Grafana reads it, wherever it is set: the grafana chart's
     values (Chart v4 or Release v3, `valueYamlFiles` included), a rendered `grafana.ini` ConfigMap, or a
     GF_AUTH_ANONYMOUS_ENABLED env var on any pod template."""
-    if environment(config) == "dev":
+    if posture(config)["anonymous_grafana"]:
         return []
     found = []
     if declared_chart(type_, props) and _chart(props) == "grafana":
@@ -356,7 +359,7 @@ def grafana_not_anonymous(type_: str, props: Props, config: Config) -> list[str]
 
 def kiali_cr_not_anonymous(type_: str, props: Props, config: Config) -> list[str]:
     """A Kiali custom resource (operator install) is not anonymous outside dev either."""
-    if type_ != KIALI_CR or environment(config) == "dev":
+    if type_ != KIALI_CR or posture(config)["anonymous_kiali"]:
         return []
     strategy = (((props.get("spec") or {}).get("auth") or {}).get("strategy"))
     if str(strategy).lower() == "anonymous":
@@ -497,7 +500,7 @@ def kiali_not_anonymous(type_: str, props: Props, config: Config) -> list[str]:
     """Kiali requires login outside dev, wherever its auth strategy is set: the server chart's values
     (`valueYamlFiles` included), the operator chart's `cr.spec`, or the rendered ConfigMap the server reads."""
     env = environment(config)
-    if env == "dev":
+    if posture(config)["anonymous_kiali"]:
         return []
     found = []
     if declared_chart(type_, props) and _chart(props) in KIALI_CHARTS:
@@ -515,9 +518,9 @@ def kiali_not_anonymous(type_: str, props: Props, config: Config) -> list[str]:
 
 
 def strict_mtls(resources: list[tuple[str, Props]], config: Config) -> list[str]:
-    """Staging and prod have a mesh-wide STRICT PeerAuthentication."""
+    """Where the environment requires it (staging, prod), a mesh-wide STRICT PeerAuthentication."""
     env = environment(config)
-    if env == "dev":
+    if not posture(config)["strict_mtls"]:
         return []
     for type_, props in resources:
         if mesh_wide_peer_authentication(type_, props) and ((props.get("spec") or {}).get("mtls") or {}).get(
@@ -557,6 +560,11 @@ def _open_peer(peer: Mapping[str, Any]) -> str | None:
     return None
 
 
+# The proxies' merged metrics (15020, 15090) and istiod's (15014): the ports `scrapeFrom` opens.
+# Ref: https://istio.io/latest/docs/ops/deployment/application-requirements/#ports-used-by-istio
+METRICS_PORTS = {15014, 15020, 15090}
+
+
 def network_policy_not_open(type_: str, props: Props, config: Config) -> list[str]:
     """No NetworkPolicy ingress rule admits any source (no `from`, `{}`, `namespaceSelector: {}` alone,
     ipBlock 0.0.0.0/0 or ::/0) to ports outside `openIngress`: every namespace the program creates is
@@ -575,6 +583,8 @@ def network_policy_not_open(type_: str, props: Props, config: Config) -> list[st
         ranges = any(p.get("endPort") for p in rule.get("ports") or [])
         if not why or (ports and not ranges and set(ports) <= exempt):
             continue
+        if posture(config)["scrape_from_anywhere"] and ports and not ranges and set(ports) <= METRICS_PORTS:
+            continue  # the environment lets any address scrape metrics (dev)
         out += [f"NetworkPolicy '{name_of(props)}' in {namespace} admits {w} to ports {ports or 'all'}: anything "
                 "that can reach the pods bypasses the namespace's default deny. Fix: name the callers "
                 "(namespaceSelector with matchLabels, podSelector), or list the ports in openIngress with the "

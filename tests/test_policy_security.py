@@ -617,3 +617,26 @@ def test_the_new_rules_are_registered_and_their_defaults_fit_their_schemas():
     jsonschema.validate(sec.ALLOWED_GRANTS, schemas["no-powerful-role-bindings"]["allowedGrants"])
     with pytest.raises(jsonschema.ValidationError):  # an exemption without a reason is refused
         jsonschema.validate([{"namespace": "x", "ports": [1]}], schemas["network-policy-not-open"]["openIngress"])
+
+
+# ------------------------------------------- the environments' table (components/vocab/environments.py)
+def test_the_pack_reads_the_programs_environment_table():
+    from components.vocab.environments import as_json
+
+    assert kinds.POSTURES == as_json()
+    assert kinds.posture({"environment": "qa"}) == kinds.POSTURES["prod"]  # unknown: the strictest
+
+
+@pytest.mark.parametrize("env,pct,flagged", [("dev", 100, False), ("staging", 25, False), ("staging", 30, True),
+                                             ("prod", 5, False), ("prod", 6, True)])
+def test_the_sampling_ceiling_is_the_tables(env, pct, flagged):
+    telemetry = {"metadata": {"name": "mesh-default"}, "spec": {"tracing": [{"randomSamplingPercentage": pct}]}}
+    assert bool(rules.trace_sampling_ceiling(kinds.TELEMETRY, telemetry, {"environment": env})) is flagged
+
+
+@pytest.mark.parametrize("env,flagged", [("dev", False), ("staging", True), ("prod", True)])
+def test_metrics_ports_open_to_every_address_only_where_the_table_allows(env, flagged):
+    anywhere = _netpol("catalog", {"from": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": _ports(15020, 15090)})
+    assert bool(sec.network_policy_not_open(sec.NETWORK_POLICY, anywhere, {"environment": env})) is flagged
+    app_port = _netpol("catalog", {"from": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": _ports(5000)})
+    assert sec.network_policy_not_open(sec.NETWORK_POLICY, app_port, {"environment": env})  # never an app port

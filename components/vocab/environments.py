@@ -50,7 +50,7 @@ POSTURES: dict[str, Posture] = {
                    scrape_from_anywhere=True, alertmanager=False, image_build=True, implicit_context=True,
                    end_of_life=True),
     "staging": Posture(strict_mtls=True, anonymous_kiali=False, anonymous_grafana=False, mutable_tags=False,
-                       max_sampling_percent=100.0, public_tls=True, view_only_without_rbac=True,
+                       max_sampling_percent=25.0, public_tls=True, view_only_without_rbac=True,
                        scrape_from_anywhere=False, alertmanager=True, image_build=False, implicit_context=False,
                        end_of_life=False),
     # Ref: https://istio.io/latest/docs/tasks/observability/distributed-tracing/sampling/ (sampling costs

@@ -109,8 +109,8 @@ EnvVarName = _field("env var name", r"[-._a-zA-Z][-._a-zA-Z0-9]*",
                     "must be an environment variable name: letters, digits, '_', '-', '.', not starting with a digit")
 OptionalDnsLabel = _field("DNS label or ''", f"({_DNS_LABEL})?", DNS_LABEL_RULE)
 """A DNS label or '' (e.g. the default istiod revision)."""
-SemVer = _field("version", r"[0-9]+\.[0-9]+\.[0-9]+", "must be a semantic version MAJOR.MINOR.PATCH, e.g. 1.31.1")
-K8sMinor = _field("Kubernetes minor", r"1\.[0-9]{2}", "must be a Kubernetes minor version like '1.33'")
+SemVer = _field("version", r"[0-9]+\.[0-9]+\.[0-9]+", "must be a semantic version MAJOR.MINOR.PATCH, e.g. 1.31.4")
+K8sMinor = _field("Kubernetes minor", r"1\.[0-9]{2}", "must be a Kubernetes minor version like '1.36'")
 CpuQuantity = _field("CPU quantity", _CPU,
                      "must be a CPU quantity above 0: millicores like '250m' or cores like '0.5' or '2'", numbers=True)
 MemoryQuantity = _field(

@@ -194,3 +194,13 @@ def test_two_entries_under_one_key_of_a_keyed_list_are_found():
     assert cc.duplicate_list_keys([deployment]) == [
         "Deployment kiali: two volumes named a",
         "Deployment kiali: container kiali has two volumeMounts at /kiali-override-secrets/login-token-signing-key"]
+
+
+def test_the_packs_stack_rules_judge_the_program_and_every_chart_together():
+    binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+               "metadata": {"name": "everything"}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io",
+                                                               "kind": "ClusterRole", "name": "cluster-admin"},
+               "subjects": [{"kind": "ServiceAccount", "name": "x", "namespace": "x"}]}
+    found = cc.stack_policy_problems([binding], {"no-powerful-role-bindings": {}})
+    assert any(f.startswith("no-powerful-role-bindings: ") and "cluster-admin" in f for f in found), found
+    assert not any(f.startswith("no-powerful-role-bindings") for f in cc.stack_policy_problems([], {}))

@@ -16,7 +16,7 @@ def _service_url(chart, name_key_path, port, path=""):
 def test_prometheus_is_server_only_and_scrapes_the_mesh(prod):
     chart = prod.charts()["prometheus"]
     values = chart.inputs["values"]
-    assert (chart.inputs["chart"], chart.inputs["version"]) == ("prometheus", "28.0.0")
+    assert (chart.inputs["chart"], chart.inputs["version"]) == ("prometheus", "29.27.0")
     for sub in ("alertmanager", "prometheus-pushgateway", "kube-state-metrics", "prometheus-node-exporter"):
         assert values[sub] == {"enabled": False}
     assert values["scrapeConfigs"]["kubernetes-pods"] == {"enabled": True}

@@ -623,7 +623,7 @@ def test_the_new_rules_are_registered_and_their_defaults_fit_their_schemas():
 def test_the_pack_reads_the_programs_environment_table():
     from components.vocab.environments import as_json
 
-    assert kinds.POSTURES == as_json()
+    assert as_json() == kinds.POSTURES
     assert kinds.posture({"environment": "qa"}) == kinds.POSTURES["prod"]  # unknown: the strictest
 
 

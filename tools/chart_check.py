@@ -148,6 +148,15 @@ def policy_problems(objects: list[dict[str, Any]], config: dict[str, Any]) -> li
     return [f"{name}: {message}" for name, message in found]
 
 
+def stack_policy_problems(objects: list[dict[str, Any]], config: dict[str, Any]) -> list[str]:
+    """The pack's stack rules (RBAC bindings, mesh-wide mTLS, CNI mode, ...) over everything a preview
+    of the stack hands the pack: the program's own objects and every chart's rendered ones."""
+    rules = pack.rules()
+    resources = [(rules.canonical(resource_type(o)), o) for o in objects]
+    return [f"{name}: {m}" for name, (rule, _, _) in rules.STACK_RULES.items()
+            for m in rule(resources, config.get(name, {}))]
+
+
 def startup_downloads(objects: list[dict[str, Any]]) -> list[str]:
     """Pods that fetch something from a URL when they start (a cluster without egress never starts
     them): container commands and args, and the scripts ConfigMaps hand to them."""
@@ -322,6 +331,7 @@ def check_stack(stack: str, located: Located, kiali_keys: Optional[dict[str, Any
         owners += [(f"chart {release}", o) for o in objects]
         rendered += objects
     report.add(stack, "*", "declared twice", declared_twice(owners))
+    report.add(stack, "*", "policy (whole stack)", stack_policy_problems([o for _, o in owners], policy))
     return rendered
 
 

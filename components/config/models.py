@@ -158,7 +158,7 @@ class AlertmanagerConfig(Strict):
 class PrometheusConfig(Strict):
     enabled: bool = Field(True, description="Install Prometheus in the cluster.")
     external_url: Optional[HttpUrl] = Field(None, description="Use this Prometheus instead of installing one.")
-    chart_version: SemVer = Field("28.0.0", description="prometheus-community `prometheus` chart.")
+    chart_version: SemVer = Field("29.27.0", description="prometheus-community `prometheus` chart.")
     retention: Duration = Field("15d", description="How long samples are kept (duration).")
     scrape_interval: Duration = Field("15s", description="Global scrape interval (duration).")
     storage: Optional[StorageConfig] = Field(None, description="Persistent volume; unset = emptyDir.")
@@ -194,7 +194,7 @@ class JaegerConfig(Strict):
 
 class GrafanaConfig(Strict):
     enabled: bool = Field(True, description="Install Grafana with the Istio dashboards.")
-    chart_version: SemVer = Field("11.1.0", description="grafana-community `grafana` chart.")
+    chart_version: SemVer = Field("12.11.1", description="grafana-community `grafana` chart.")
     anonymous_viewer: bool = Field(False, description="Let anonymous users view dashboards (dev only).")
     host: Optional[Hostname] = Field(None, description="Expose through the ingress gateway at this host name.")
     resources: Resources = resources("50m", "128Mi", "500m", "512Mi")

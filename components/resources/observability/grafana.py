@@ -43,7 +43,7 @@ def endpoint(namespace: str) -> Endpoint:
 def dashboard_mounts(names: list[str]) -> list[dict[str, Any]]:
     """One ConfigMap per dashboard (each stays far below the 1 MiB ConfigMap limit), each in its own
     directory under the provider's path (the file provider scans it recursively)."""
-    # Ref: https://github.com/grafana-community/helm-charts/blob/grafana-11.1.0/charts/grafana/templates/_pod.tpl
+    # Ref: https://github.com/grafana-community/helm-charts/blob/grafana-12.11.1/charts/grafana/templates/_pod.tpl
     # (extraConfigmapMounts)
     return [{"name": dashboard_configmap(n), "configMap": dashboard_configmap(n), "mountPath": f"{DASHBOARD_ROOT}/{n}",
              "readOnly": True} for n in names]
@@ -57,10 +57,9 @@ def values(cfg: GrafanaConfig, prometheus_url: pulumi.Input[str], admin_password
         "adminUser": "admin",
         "adminPassword": admin_password,
         "service": {"port": PORT},
-        "testFramework": {"enabled": False},
         # No sidecars (dashboards are mounted ConfigMaps): Grafana needs no API access. The chart's
         # Role and ClusterRole would carry `rules: []`, which the API server drops: a diff on every preview.
-        # Ref: https://github.com/grafana-community/helm-charts/blob/grafana-11.1.0/charts/grafana/templates/role.yaml
+        # Ref: https://github.com/grafana-community/helm-charts/blob/grafana-12.11.1/charts/grafana/templates/role.yaml
         "rbac": {"create": False},
         "resources": cfg.resources.manifest(),
         "grafana.ini": {

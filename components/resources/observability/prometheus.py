@@ -46,7 +46,7 @@ def alertmanager_values(cfg: PrometheusConfig) -> dict[str, Any]:
         # URL would be plaintext (and Chart v4 children do not inherit the secretness of values).
         # Ref: https://prometheus.io/docs/alerting/latest/configuration/#webhook_config (url_file)
         receiver["webhook_configs"] = [{"url_file": f"{WEBHOOK_DIR}/url", "send_resolved": True}]
-        # Ref: https://github.com/prometheus-community/helm-charts/blob/alertmanager-1.30.0/charts/alertmanager/templates/statefulset.yaml
+        # Ref: https://github.com/prometheus-community/helm-charts/blob/alertmanager-1.42.0/charts/alertmanager/templates/statefulset.yaml
         # (extraSecretMounts)
         mounts = [{"name": "webhook", "mountPath": WEBHOOK_DIR, "subPath": "", "secretName": WEBHOOK_SECRET,
                    "readOnly": True}]
@@ -56,10 +56,10 @@ def alertmanager_values(cfg: PrometheusConfig) -> dict[str, Any]:
         "persistence": {"enabled": False},
         "resources": SIDECAR_RESOURCES,
         # Restricted pod security, like every other pod (the subchart's defaults only set fsGroup).
-        # Ref: https://github.com/prometheus-community/helm-charts/blob/prometheus-28.0.0/charts/alertmanager/templates/statefulset.yaml
+        # Ref: https://github.com/prometheus-community/helm-charts/blob/prometheus-29.27.0/charts/alertmanager/templates/statefulset.yaml
         "podSecurityContext": restricted_pod(65534),
         "securityContext": RESTRICTED_CONTAINER,
-        # Ref: https://github.com/prometheus-community/helm-charts/blob/prometheus-28.0.0/charts/alertmanager/values.yaml
+        # Ref: https://github.com/prometheus-community/helm-charts/blob/prometheus-29.27.0/charts/alertmanager/values.yaml
         "config": {"receivers": [receiver],
                    "route": {"receiver": "mesh", "group_by": ["alertname", "service", "severity"],
                              "group_wait": "30s", "group_interval": "5m", "repeat_interval": "4h"}},
@@ -79,7 +79,7 @@ def values(cfg: PrometheusConfig, rules: Optional[dict[str, dict[str, Any]]] = N
     return {
         "alertmanager": alertmanager_values(cfg),
         # The SLO rules, in the rule files the chart's default server config loads.
-        # Ref: https://github.com/prometheus-community/helm-charts/blob/prometheus-28.0.0/charts/prometheus/values.yaml
+        # Ref: https://github.com/prometheus-community/helm-charts/blob/prometheus-29.27.0/charts/prometheus/values.yaml
         # (serverFiles)
         "serverFiles": dict(rules or {}),
         "prometheus-pushgateway": {"enabled": False},

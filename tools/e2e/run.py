@@ -11,6 +11,7 @@ namespace and runs itself inside it (`--inside`); everything listens on that nam
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import json
 import os
@@ -23,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+from components.config.models import OBSERVABILITY_NAMESPACE
+from components.resources.observability.prometheus import WEBHOOK_SECRET
 from tools import perf_tables
 from tools.e2e import chart_repo, checks, cluster, istiod, kube, stack
 
@@ -35,6 +38,9 @@ RENDER_OTHERS = {"e2e-render-dev": "dev", "e2e-render-prod": "prod"}
 BASE_STACK = "staging"
 PASSPHRASE = "e2e-local-only"
 REFUSES_INVALID = "istiod's validating webhook refuses an invalid resource"
+WEBHOOK_URL = "https://hooks.example.com/services/T0E2E/B0E2E/e2e-webhook-credential"
+"""The Alertmanager webhook the e2e sets as a secret: it must reach a Secret and nowhere else."""
+WEBHOOK_CHECK = "the Alertmanager webhook (a secret) reaches a Secret only"
 
 
 def fail(message: str) -> int:
@@ -285,6 +291,26 @@ def check_after_up(run: Run) -> None:
         r.add(REFUSES_INVALID, "denied" in str(err), str(err)[:200])
 
 
+def check_webhook_secret(run: Run) -> None:
+    """The webhook URL set with --secret: in the Secret Alertmanager mounts, in no ConfigMap, not in
+    plaintext in the state, and the rendered Alertmanager config reads it from the file."""
+    c, ns = run.client, OBSERVABILITY_NAMESPACE
+    secret = c.get(f"/api/v1/namespaces/{ns}/secrets/{WEBHOOK_SECRET}") or {}
+    stored = base64.b64decode((secret.get("data") or {}).get("url", "")).decode()
+    leaks = [f"ConfigMap {m['metadata']['namespace']}/{m['metadata']['name']}" for m in c.items("/api/v1/configmaps")
+             if WEBHOOK_URL in json.dumps(m.get("data") or {})]
+    leaks += [f"state file {f.name}" for f in (run.layout.run / "state").rglob("*.json") if WEBHOOK_URL in f.read_text()]
+    config = "".join(json.dumps(m.get("data") or {}) for m in c.items(f"/api/v1/namespaces/{ns}/configmaps")
+                     if "alertmanager" in m["metadata"]["name"])
+    mounted = any(v.get("secret", {}).get("secretName") == WEBHOOK_SECRET
+                  for s in c.items(f"/apis/apps/v1/namespaces/{ns}/statefulsets")
+                  for v in s["spec"]["template"]["spec"].get("volumes") or [])
+    ok = stored == WEBHOOK_URL and not leaks and "url_file" in config and mounted
+    run.results.add(WEBHOOK_CHECK, ok, f"Secret {ns}/{WEBHOOK_SECRET}: {'holds it' if stored == WEBHOOK_URL else 'wrong'}"
+                    f"; mounted by Alertmanager: {mounted}; url_file in its config: {'url_file' in config}"
+                    + (f"; also in: {', '.join(leaks)}" if leaks else "; in no ConfigMap or state file"))
+
+
 def namespace_of(mesh: list[str]) -> str:
     """An application namespace to probe admission in (not the ingress gateway's)."""
     apps = [n for n in mesh if n != "istio-ingress"]
@@ -356,6 +382,8 @@ def inside(args: argparse.Namespace) -> int:
         (layout.run / "state").mkdir(exist_ok=True)
         for name in (STACK, PROD_STACK, RENDER_STACK, *RENDER_OTHERS):
             run.pulumi(f"init-{name}", "stack", "init", name)
+        run.pulumi("config-webhook", "config", "set", "--stack", STACK, "--secret", "--path",
+                   "mesh:observability.prometheus.alertmanager.webhookUrl", WEBHOOK_URL)
         kubelet = IstiodKubelet(run)
         before = snapshot(run)
         ok, tail = run.pulumi("up", "up", "--stack", STACK, "--yes", "--skip-preview", *policy_args(run))
@@ -364,6 +392,7 @@ def inside(args: argparse.Namespace) -> int:
             return finish(run, args)
         settle(run)
         check_after_up(run)
+        check_webhook_secret(run)
         applied = checks.created(before, snapshot(run))
         ok, tail = run.pulumi("preview-no-op", "preview", "--stack", STACK, "--expect-no-changes", *policy_args(run))
         run.pulumi("up-again", "up", "--stack", STACK, "--yes", "--skip-preview", *policy_args(run))

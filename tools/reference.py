@@ -165,6 +165,24 @@ def environments_table() -> str:
     return "\n".join(rows)
 
 
+EXPLAIN_EXAMPLE = ("staging", "a call from gateway to db added to the topology")
+
+
+def explain_example() -> str:
+    """`make explain`'s report for one real change (EXPLAIN_EXAMPLE), as the README shows it."""
+    from components.vocab.topology import MERCARI
+    from tools import explain
+    from tools.engine import evaluate
+    from tools.snapshot import snapshot
+
+    stack, _ = EXPLAIN_EXAMPLE
+    services = [s.model_dump(mode="json", exclude_none=True) for s in MERCARI.services]
+    services[0]["calls"] = [*services[0]["calls"], "db"]
+    before = snapshot(evaluate(stack))
+    after = snapshot(evaluate(stack, {"topology": {"services": services}}))
+    return "````markdown\n" + "\n".join(explain.report_stack(stack, before, after)).rstrip() + "\n````"
+
+
 ENVIRONMENTS_JSON = _ROOT / "policy" / "environments.json"
 """The policy pack's copy of the table (the pack is published on its own, so it reads no program code)."""
 
@@ -182,6 +200,7 @@ def _perf(table: Any) -> Any:
 
 
 SECTIONS = {"config-reference": table, "environment-rules": environments_table, "code-map": code_map,
+            "explain-example": explain_example,
             "perf-header": _perf(perf_tables.header),
             "perf-stacks": _perf(perf_tables.stacks), "perf-scaling": _perf(perf_tables.scaling),
             "perf-waits": _perf(perf_tables.waits), "perf-blast": _perf(perf_tables.blast),

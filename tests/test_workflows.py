@@ -74,14 +74,18 @@ def test_merges_run_e2e_and_images_then_staging_then_prod_preview_then_prod_behi
     jobs = deploy["jobs"]
     assert jobs["e2e"]["uses"] == "./.github/workflows/e2e.yml"
     assert jobs["images"]["uses"] == "./.github/workflows/images.yml"
-    assert (jobs["e2e"]["needs"], jobs["images"]["needs"]) == ("test", "test")
+    # The e2e runs on the images just pushed; staging and prod on the same digests.
+    assert (jobs["images"]["needs"], jobs["e2e"]["needs"]) == ("test", "images")
     assert jobs["staging"]["needs"] == ["e2e", "images"]
-    assert (jobs["prod-preview"]["needs"], jobs["prod"]["needs"]) == ("staging", "prod-preview")
+    assert (jobs["prod-preview"]["needs"], jobs["prod"]["needs"]) == (["staging", "images"], ["prod-preview", "images"])
+    digests = "${{ needs.images.outputs.digests }}"
+    assert jobs["e2e"]["with"] == {"digests": digests}
     called = {name: jobs[name]["with"] for name in ("staging", "prod-preview", "prod")}
     assert called == {
-        "staging": {"stack": "staging", "command": "up", "environment": "staging"},
-        "prod-preview": {"stack": "prod", "command": "preview", "environment": "prod-preview"},
-        "prod": {"stack": "prod", "command": "up", "environment": "prod", "require-reviewers": True},
+        "staging": {"stack": "staging", "command": "up", "environment": "staging", "digests": digests},
+        "prod-preview": {"stack": "prod", "command": "preview", "environment": "prod-preview", "digests": digests},
+        "prod": {"stack": "prod", "command": "up", "environment": "prod", "require-reviewers": True,
+                 "digests": digests},
     }
     assert deploy["concurrency"]["cancel-in-progress"] is False
 
@@ -682,3 +686,320 @@ def test_no_shell_step_splices_an_expression_into_its_script():
         for job_name, job in doc["jobs"].items():
             for step in job.get("steps", []):
                 assert "${{" not in step.get("run", ""), (name, job_name, step.get("name"))
+
+
+# --- the image pipeline's registry and tag, and the digests e2e, staging and prod run ----------------------
+
+DIGESTS_OF = "mercari/mercari-microservices-example"
+
+
+def _services():
+    from components.config.loading import parse_stack_config
+    from tools.engine import stack_config
+
+    return [s.name for s in parse_stack_config("dev", stack_config("dev", ROOT)).topology.services]
+
+
+def _digests(registry="ghcr.io/example/mercari", skip=()):
+    return {s: {"image": f"{registry}/{s}", "tag": "git-9363ec85558f", "digest": f"sha256:{i + 1:064x}"}
+            for i, s in enumerate(_services()) if s not in skip}
+
+
+def _project(tmp_path, **workloads):
+    """tmp_path as the workflow's working directory: the repository's stack files (each stack's
+    mesh:workloads patched with `workloads[stack]`), `.venv/bin/python` (this interpreter) and
+    `.github/scripts` (the real scripts: they import the program from the repository)."""
+    (tmp_path / "stacks").mkdir(exist_ok=True)
+    for stack in ("dev", "staging", "prod"):
+        doc = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())
+        doc["config"]["mesh:workloads"].update(workloads.get(stack, {}))
+        (tmp_path / "stacks" / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    venv = tmp_path / ".venv" / "bin"
+    venv.mkdir(parents=True, exist_ok=True)
+    (venv / "python").write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    (venv / "python").chmod(0o755)
+    (tmp_path / ".github").mkdir(exist_ok=True)
+    if not (tmp_path / ".github" / "scripts").exists():
+        (tmp_path / ".github" / "scripts").symlink_to(SCRIPTS)
+    return tmp_path
+
+
+def _fakes(tmp_path, **tools):
+    """Executables on a PATH of their own, each logging its arguments (a JSON list a line, the tool's name
+    first) to calls.jsonl, then running its bash body."""
+    bin_ = tmp_path / "bin"
+    bin_.mkdir(exist_ok=True)
+    log = tmp_path / "calls.jsonl"
+    for name, body in tools.items():
+        path = bin_ / name
+        path.write_text(f"#!/usr/bin/env bash\n\"{sys.executable}\" -c 'import json, sys; print(json.dumps(sys.argv[1:]))' "
+                        f"{name} \"$@\" >> \"{log}\"\n{body}\n")
+        path.chmod(0o755)
+    return {"PATH": f"{bin_}:{os.environ['PATH']}"}
+
+
+def _calls(tmp_path):
+    log = tmp_path / "calls.jsonl"
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def _step(workflow, job, name):
+    return next(s for s in _load(workflow)["jobs"][job]["steps"] if s.get("name") == name)
+
+
+def test_the_image_pipeline_reads_its_registry_from_the_stacks_and_checks_their_tag():
+    steps = _load("images.yml")["jobs"]["plan"]["steps"]
+    names = [s.get("name", "") for s in steps]
+    plan = next(s for s in steps if s.get("id") == "plan")
+    assert "IMAGE_REGISTRY" not in (WORKFLOWS / "images.yml").read_text() and "vars." not in yaml.safe_dump(plan)
+    assert plan["env"] == {"OWNER": "${{ github.repository_owner }}"}
+    assert 'registry=$(.venv/bin/python .github/scripts/stack_images.py registry "$OWNER")' in plan["run"]
+    assert 'image_matrix.py "$registry" dev' in plan["run"] and "set -o pipefail" in plan["run"]
+    tag = steps[names.index("The stacks' mesh:workloads.tag is the tag these images get")]
+    assert names.index(tag["name"]) > names.index(plan["name"])
+    assert tag["env"] == {"TAG": "${{ steps.plan.outputs.tag }}"} and 'stack_images.py tag "$TAG"' in tag["run"]
+
+
+def test_the_plan_pushes_to_the_registry_staging_and_prod_name_and_nowhere_else(tmp_path):
+    from components.config.loading import parse_stack_config
+    from components.resources.image_build import content_tag
+    from tools.engine import stack_config
+
+    plan = next(s for s in _load("images.yml")["jobs"]["plan"]["steps"] if s.get("id") == "plan")["run"]
+    fake = _fakes(tmp_path, make="")
+    both = {"registry": "ghcr.io/some-owner/mercari"}
+    _project(tmp_path, staging=both, prod=both)
+    result, output, _ = _bash(tmp_path, plan, {**fake, "OWNER": "Some-Owner"})
+    assert result.returncode == 0, result.stderr
+    out = dict(line.split("=", 1) for line in output.splitlines())
+    build = parse_stack_config("dev", stack_config("dev", ROOT)).workloads.build
+    assert out["registry"] == "ghcr.io/some-owner/mercari" and out["tag"] == content_tag(build)
+    assert {i["image"] for i in json.loads(out["matrix"])["include"]} == {
+        f"ghcr.io/some-owner/mercari/{s}" for s in _services()}
+    assert _calls(tmp_path) == [["make", "-s", "venv"]]
+    # prod names another registry: one line naming both, and no plan at all.
+    _project(tmp_path, staging=both, prod={"registry": "ghcr.io/some-owner/other"})
+    (tmp_path / "output").unlink()
+    result, output, _ = _bash(tmp_path, plan, {**fake, "OWNER": "some-owner"})
+    errors = [line for line in result.stderr.splitlines() if line.startswith("::error::")]
+    assert result.returncode == 1 and output == "" and len(errors) == 1
+    assert "ghcr.io/some-owner/mercari" in errors[0] and "ghcr.io/some-owner/other" in errors[0]
+    # The placeholder registry in a fork: this token cannot push there, said before anything is built.
+    _project(tmp_path, staging={"registry": "ghcr.io/example/mercari"}, prod={"registry": "ghcr.io/example/mercari"})
+    result, output, _ = _bash(tmp_path, plan, {**fake, "OWNER": "alice"})
+    assert result.returncode == 1 and output == ""
+    assert "set mesh:workloads.registry to ghcr.io/alice/mercari" in result.stderr
+
+
+@pytest.mark.parametrize("workloads, owner, error", [
+    ({"staging": {"registry": None}}, "example", "sets no mesh:workloads.registry"),
+    ({"prod": {"registry": "ghcr.io/example/other"}}, "example", "but ghcr.io/example/other in stacks/Pulumi.prod.yaml"),
+    ({}, "Example", None),
+    ({"staging": {"registry": "docker.io/example/mercari"}, "prod": {"registry": "docker.io/example/mercari"}},
+     "example", "can push only to ghcr.io/example/"),
+])
+def test_the_registry_check_names_the_stack_to_fix(tmp_path, workloads, owner, error):
+    stack_images = _module("stack_images")
+    _project(tmp_path, **workloads)
+    if error is None:
+        assert stack_images.registry(owner, tmp_path) == "ghcr.io/example/mercari"
+    else:
+        with pytest.raises(stack_images.Mismatch, match=re.escape(error)):
+            stack_images.registry(owner, tmp_path)
+
+
+def test_a_commit_bump_without_a_tag_bump_fails_in_one_line_naming_both(tmp_path):
+    step = _step("images.yml", "plan", "The stacks' mesh:workloads.tag is the tag these images get")["run"]
+    tag = "git-9363ec85558f"
+    _project(tmp_path, staging={"tag": tag}, prod={"tag": tag})
+    result, _, _ = _bash(tmp_path, step, {"TAG": tag})
+    assert result.returncode == 0, result.stderr
+    _project(tmp_path, staging={"tag": "git-0ec5899ea5df"}, prod={"tag": tag})
+    result, _, _ = _bash(tmp_path, step, {"TAG": tag})
+    lines = (result.stdout + result.stderr).strip().splitlines()
+    assert result.returncode == 1 and len(lines) == 1 and lines[0].startswith("::error::"), lines
+    assert "git-0ec5899ea5df in stacks/Pulumi.staging.yaml" in lines[0] and f"pushed as {tag}" in lines[0]
+    assert "Pulumi.prod.yaml" not in lines[0]
+    _project(tmp_path, staging={"tag": None}, prod={"tag": "v1.4.2"})
+    result, _, _ = _bash(tmp_path, step, {"TAG": tag})
+    assert result.returncode == 1
+    assert "unset in stacks/Pulumi.staging.yaml, v1.4.2 in stacks/Pulumi.prod.yaml" in result.stderr
+
+
+E2E_STEP = "The images images.yml pushed, pulled by digest into the kind node, in place of a build"
+
+
+def test_the_e2e_called_with_digests_runs_them_and_other_triggers_build_from_source():
+    e2e = _load("e2e.yml")
+    assert e2e["on"]["workflow_call"]["inputs"]["digests"] == {
+        "description": e2e["on"]["workflow_call"]["inputs"]["digests"]["description"], "required": False,
+        "type": "string", "default": ""}
+    job = e2e["jobs"]["e2e"]
+    assert job["permissions"] == {"contents": "read", "packages": "read"}
+    names = [s.get("name", "") for s in job["steps"]]
+    step = job["steps"][names.index(E2E_STEP)]
+    assert step["if"] == "inputs.digests != ''" and step["env"]["DIGESTS"] == "${{ inputs.digests }}"
+    assert names.index("kind at the Makefile's KIND_VERSION, the node image by digest") < names.index(step["name"])
+    assert names.index(step["name"]) < next(i for i, s in enumerate(job["steps"]) if "make up YES=1" in s.get("run", ""))
+    assert "image_overrides.py dev --instead-of-build --apply" in step["run"]
+    # Only the digest step changes what runs: without digests (pull requests, nightly) the stack builds.
+    assert sum("image_overrides.py" in s.get("run", "") for s in job["steps"]) == 1
+    deploy = _load("deploy.yml")["jobs"]["e2e"]
+    assert deploy["permissions"] == {"contents": "read", "packages": "read"}
+
+
+E2E_FAKES = {
+    "make": 'case "$*" in *print-KIND_CLUSTER*) echo mercari ;; esac',
+    "kind": '[ "$*" = "get nodes --name mercari" ] && echo mercari-control-plane',
+    # `docker exec <node> crictl inspecti -o json <ref>`: the store's record of the image, digest kept or not.
+    "docker": 'if [ "$4" = inspecti ]; then ref="${!#}"; [ -n "$LOSE_DIGEST" ] && ref="${ref%@*}@sha256:0"; '
+              'printf \'{"status": {"repoDigests": ["%s"]}}\' "$ref"; fi',
+    "pulumi": "",
+}
+
+
+def test_the_e2e_pulls_each_pushed_digest_into_the_node_then_points_the_dev_stack_at_them(tmp_path):
+    step = _step("e2e.yml", "e2e", E2E_STEP)
+    digests = _digests()
+    env = {**_fakes(tmp_path, **E2E_FAKES), "KIND": str(tmp_path / "bin" / "kind"), "DIGESTS": json.dumps(digests),
+           "REGISTRY_USER": "bot", "REGISTRY_TOKEN": "tok"}
+    _project(tmp_path)
+    result, _, summary = _bash(tmp_path, step["run"], env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    calls = _calls(tmp_path)
+    refs = [f"{d['image']}@{d['digest']}" for d in digests.values()]
+    pulls = [c for c in calls if c[:4] == ["docker", "exec", "mercari-control-plane", "crictl"] and c[4] == "pull"]
+    assert [c[-1] for c in pulls] == refs and all(c[5:7] == ["--creds", "bot:tok"] for c in pulls)
+    assert [c[-1] for c in calls if c[:5] == ["docker", "exec", "mercari-control-plane", "crictl", "inspecti"]] == refs
+    order = [" ".join(c[:3]) for c in calls if c[0] in ("make", "pulumi")]
+    assert order.index("make cluster-if-missing") < calls.index(pulls[0])
+    first_set = next(i for i, c in enumerate(calls) if c[0] == "pulumi")
+    assert calls.index(["make", "-s", "stack-select", "STACK=dev"]) < first_set
+    assert calls.index(pulls[-1]) < first_set
+    config = [c[1:] for c in calls if c[0] == "pulumi"]
+    assert config[0] == ["config", "rm", "--stack", "dev", "--path", "mesh:workloads.build"]
+    assert config[1] == ["config", "set", "--stack", "dev", "--path", "--type", "string", "mesh:workloads.registry",
+                         "--", "ghcr.io/example/mercari"]
+    assert config[2:] == [["config", "set", "--stack", "dev", "--path", "--type", "string",
+                           f"mesh:workloads.services.{s}.image.digest", "--", d["digest"]] for s, d in digests.items()]
+    assert "pulumi config set --stack dev" in summary
+    # A node whose store lacks the digest stops the run before the stack is touched.
+    (tmp_path / "calls.jsonl").unlink()
+    result, _, _ = _bash(tmp_path, step["run"], {**env, "LOSE_DIGEST": "1"})
+    assert result.returncode == 1 and "is not in the node's image store under its digest" in result.stdout
+    assert not any(c[0] == "pulumi" for c in _calls(tmp_path))
+    # Digests that miss a service of dev's topology: refused before any cluster or pull.
+    (tmp_path / "calls.jsonl").unlink()
+    result, _, _ = _bash(tmp_path, step["run"], {**env, "DIGESTS": json.dumps(_digests(skip=("db",)))})
+    assert result.returncode == 1 and "DIGESTS has no image of db" in result.stderr
+    assert _calls(tmp_path) == [["make", "-s", "venv"]]
+
+
+def test_each_deploy_sets_the_tested_digests_before_pulumi_runs(tmp_path):
+    pulumi = _load("pulumi.yml")
+    assert pulumi["on"]["workflow_call"]["inputs"]["digests"]["default"] == ""
+    steps = pulumi["jobs"]["pulumi"]["steps"]
+    names = [s.get("name", "") for s in steps]
+    step = steps[names.index("The images e2e tested, by digest")]
+    assert step["if"] == "inputs.digests != ''" and step["env"] == {"DIGESTS": "${{ inputs.digests }}"}
+    creds = next(i for i, n in enumerate(names) if n.startswith("Cluster credentials"))  # makes the venv
+    assert creds < names.index(step["name"]) < names.index("make ${{ inputs.command }} STACK=${{ inputs.stack }}")
+    fake = _fakes(tmp_path, make="", pulumi="")
+    digests = _digests()
+    _project(tmp_path)
+    result, _, summary = _bash(tmp_path, step["run"], {**fake, "STACK": "prod", "DIGESTS": json.dumps(digests)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    calls = _calls(tmp_path)
+    assert calls[0] == ["make", "-s", "stack-select", "STACK=prod"]
+    assert [c[1:] for c in calls[1:]] == [["config", "set", "--stack", "prod", "--path", "--type", "string",
+                                           f"mesh:workloads.services.{s}.image.digest", "--", d["digest"]]
+                                          for s, d in digests.items()]
+    assert "Images of `prod`, by digest" in summary
+    # Pushed somewhere the stack does not pull from: refused before any login.
+    (tmp_path / "calls.jsonl").unlink()
+    result, _, _ = _bash(tmp_path, step["run"], {**fake, "STACK": "staging",
+                                                 "DIGESTS": json.dumps(_digests("ghcr.io/other/mercari"))})
+    assert result.returncode == 1 and _calls(tmp_path) == []
+    assert ("pulls from ghcr.io/example/mercari (mesh:workloads.registry) but the images were pushed to "
+            "ghcr.io/other/mercari") in result.stderr
+
+
+@pytest.mark.parametrize("digests, error", [
+    ({}, "DIGESTS names no image"),
+    ({"gateway": {"image": "ghcr.io/example/mercari/gateway", "digest": "sha256:abc"}}, "is not sha256:<64 hex>"),
+    ({"gateway": {"image": "ghcr.io/example/mercari/db", "digest": "sha256:" + "a" * 64}}, "is not <registry>/gateway"),
+    ({"gateway": {"image": "ghcr.io/a/gateway", "digest": "sha256:" + "a" * 64},
+      "db": {"image": "ghcr.io/b/db", "digest": "sha256:" + "a" * 64}}, "more than one registry"),
+    ({"gate\tway": {"image": "x", "digest": "y"}}, "is not a service name"),
+])
+def test_digests_of_the_wrong_shape_are_refused(digests, error):
+    overrides = _module("image_overrides")
+    from tools.engine import stack_config
+
+    with pytest.raises(overrides.Refused, match=re.escape(error)):
+        overrides.overrides("staging", digests, stack_config("staging", ROOT))
+
+
+def test_a_digest_replaces_a_per_service_tag_and_a_foreign_repository_is_refused():
+    overrides = _module("image_overrides")
+    from tools.engine import merge, stack_config
+
+    raw = merge(stack_config("prod", ROOT), {"workloads": {"services": {"item": {"image": {"tag": "v9"}}}}})
+    ops = overrides.overrides("prod", _digests(), raw)
+    assert ("rm", "mesh:workloads.services.item.image.tag", None) in ops
+    assert ops.index(("rm", "mesh:workloads.services.item.image.tag", None)) < ops.index(
+        ("set", "mesh:workloads.services.item.image.digest", _digests()["item"]["digest"]))
+    raw = merge(stack_config("prod", ROOT), {"workloads": {"services": {"db": {"image": {"repository": "docker.io/x/db"}}}}})
+    with pytest.raises(overrides.Refused, match="repository is docker.io/x/db, not the pushed ghcr.io/example/mercari/db"):
+        overrides.overrides("prod", _digests(), raw)
+
+
+def _pulumi_cli():
+    found = shutil.which("pulumi") or (ROOT / ".cache" / "e2e" / "bin" / "pulumi")
+    return Path(found) if Path(found).is_file() else None
+
+
+def test_the_real_pulumi_cli_writes_config_the_program_runs_as_the_pushed_images(tmp_path):
+    """`pulumi config set/rm --path`, as the workflows run them, on copies of the three stack files."""
+    from components.config.images import image_of, is_built
+    from components.config.loading import parse_stack_config
+    from tools.engine import stack_config
+
+    cli = _pulumi_cli()
+    if cli is None:
+        pytest.skip("no Pulumi CLI here (make e2e-local fetches one into .cache/e2e/bin)")
+    _project(tmp_path)
+    for stack in ("dev", "staging", "prod"):
+        shutil.copy(ROOT / "stacks" / f"Pulumi.{stack}.yaml", tmp_path / "stacks")
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path)
+    digests = _digests()
+    env = {"PATH": f"{cli.parent}:{os.environ['PATH']}", "HOME": str(tmp_path), "PULUMI_HOME": str(tmp_path / "home"),
+           "PULUMI_BACKEND_URL": f"file://{tmp_path / 'state'}", "PULUMI_CONFIG_PASSPHRASE": "test",
+           "PULUMI_SKIP_UPDATE_CHECK": "true", "DIGESTS": json.dumps(digests)}
+    (tmp_path / "state").mkdir()
+    for stack, flags in (("dev", ["--instead-of-build"]), ("staging", []), ("prod", [])):
+        subprocess.run([str(cli), "stack", "init", stack], cwd=tmp_path, env=env, check=True, capture_output=True)
+        result = subprocess.run([sys.executable, str(SCRIPTS / "image_overrides.py"), stack, *flags, "--apply"],
+                                cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stdout + result.stderr
+        cfg = parse_stack_config(stack, stack_config(stack, tmp_path))
+        for service, d in digests.items():
+            assert not is_built(cfg, service) and image_of(cfg, service).reference == f"{d['image']}@{d['digest']}"
+        before = parse_stack_config(stack, stack_config(stack, ROOT))
+        assert cfg.workloads.image_pull_policy == before.workloads.image_pull_policy
+        assert cfg.workloads.replicas == before.workloads.replicas
+    prod = yaml.safe_load((tmp_path / "stacks" / "Pulumi.prod.yaml").read_text())["config"]["mesh:workloads"]
+    assert prod["services"]["gateway"]["autoscaling"]["maxReplicas"] == 20  # the rest of the file kept
+    assert prod["services"]["db"]["image"] == {"digest": digests["db"]["digest"]}
+
+
+def test_the_stacks_pull_from_one_registry_at_the_tag_the_pipeline_builds():
+    """The repository's own stacks: a commit bump in dev without a tag bump in staging and prod fails here."""
+    from components.config.loading import parse_stack_config
+    from components.resources.image_build import content_tag
+    from tools.engine import stack_config
+
+    stack_images = _module("stack_images")
+    owner = stack_images.workloads("staging", ROOT)["registry"].split("/")[1]
+    assert stack_images.registry(owner, ROOT) == stack_images.workloads("prod", ROOT)["registry"]
+    stack_images.check_tag(content_tag(parse_stack_config("dev", stack_config("dev", ROOT)).workloads.build), ROOT)

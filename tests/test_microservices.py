@@ -120,11 +120,13 @@ def test_pdb_only_with_more_than_one_replica_and_spread_in_prod():
 
 
 def test_images_and_overrides():
-    prod = evaluate("prod")
+    # What deploy.yml sets: the digest staging ran, per service (the tag stays, the digest wins).
+    digest = "sha256:" + "4b" * 32
+    prod = evaluate("prod", {"workloads": {"services": {"db": {"image": {"digest": digest}}}}})
     images = {d.inputs["metadata"]["name"]: d.inputs["spec"]["template"]["spec"]["containers"][0]["image"]
               for d in prod.of_type("kubernetes:apps/v1:Deployment")}
-    assert images["gateway"] == "ghcr.io/example/mercari/gateway:v1.4.2"
-    assert images["db"].startswith("ghcr.io/example/mercari/db@sha256:")
+    assert images["gateway"] == "ghcr.io/example/mercari/gateway:git-9363ec85558f"
+    assert images["db"] == f"ghcr.io/example/mercari/db@{digest}"
     dev = evaluate("dev", {"workloads": {"services": {"item": {"env": {"LOG_LEVEL": "debug"}, "replicas": 2}}}})
     item = next(d for d in dev.of_type("kubernetes:apps/v1:Deployment") if d.inputs["metadata"]["name"] == "item")
     assert item.inputs["spec"]["replicas"] == 2

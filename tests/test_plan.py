@@ -19,15 +19,15 @@ def _cfg(stack="staging", **workloads):
 
 # (workloads overrides, service, expected reference, expected deciding key)
 IMAGES = [
-    ({}, "item", "ghcr.io/example/mercari/item:v1.4.2", "mesh:workloads.tag"),
+    ({}, "item", "ghcr.io/example/mercari/item:git-9363ec85558f", "mesh:workloads.tag"),
     ({"services": {"item": {"image": {"tag": "v2"}}}}, "item", "ghcr.io/example/mercari/item:v2",
      "mesh:workloads.services.item.image"),
     ({"services": {"item": {"image": {"digest": DIGEST}}}}, "item", f"ghcr.io/example/mercari/item@{DIGEST}",
      "mesh:workloads.services.item.image"),
-    ({"services": {"item": {"image": {"repository": "ghcr.io/x/item"}}}}, "item", "ghcr.io/x/item:v1.4.2",
+    ({"services": {"item": {"image": {"repository": "ghcr.io/x/item"}}}}, "item", "ghcr.io/x/item:git-9363ec85558f",
      "mesh:workloads.services.item.image"),
-    ({"services": {"item": {"replicas": 3}}}, "item", "ghcr.io/example/mercari/item:v1.4.2", "mesh:workloads.tag"),
-    ({"registry": "registry.internal/m"}, "db", "registry.internal/m/db:v1.4.2", "mesh:workloads.tag"),
+    ({"services": {"item": {"replicas": 3}}}, "item", "ghcr.io/example/mercari/item:git-9363ec85558f", "mesh:workloads.tag"),
+    ({"registry": "registry.internal/m"}, "db", "registry.internal/m/db:git-9363ec85558f", "mesh:workloads.tag"),
 ]
 
 

@@ -222,7 +222,7 @@ def test_probes_and_spread_follow_the_workload():
 
 def test_resolved_workload_fields():
     wl = _workload(services={"db": {"autoscaling": {"minReplicas": 4, "maxReplicas": 8}}})
-    assert wl.image == "ghcr.io/example/mercari/db:v1.4.2"  # the override replaced the services map
+    assert wl.image == "ghcr.io/example/mercari/db:git-9363ec85558f"  # the override replaced the services map
     assert wl.image_pull_policy == "IfNotPresent" and wl.secret_env is False
     assert (wl.autoscaling.min_replicas, wl.autoscaling.max_replicas) == (4, 8)
     assert wl.topology_spread is True

@@ -204,3 +204,25 @@ def test_the_packs_stack_rules_judge_the_program_and_every_chart_together():
     found = cc.stack_policy_problems([binding], {"no-powerful-role-bindings": {}})
     assert any(f.startswith("no-powerful-role-bindings: ") and "cluster-admin" in f for f in found), found
     assert not any(f.startswith("no-powerful-role-bindings") for f in cc.stack_policy_problems([], {}))
+
+
+def test_a_depends_on_reference_must_name_an_object_of_the_same_render():
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "istio", "namespace": "istio-system"}}
+    deploy = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {
+        "name": "istiod", "namespace": "istio-system",
+        "annotations": {cc.DEPENDS_ON: "/namespaces/istio-system/ConfigMap/istio,/namespaces/istio-system/ConfigMap/x"}}}
+    assert cc.depends_on_problems([cm, deploy]) == [
+        "Deployment istiod: depends on /namespaces/istio-system/ConfigMap/x, which the chart does not render"]
+    assert cc.depends_on_problems([deploy]) and not cc.depends_on_problems([cm])
+
+
+@pytest.mark.parametrize("revision", ["", "canary"])
+def test_istiod_waits_for_the_configmaps_it_reads_once_at_start(revision):
+    from components.builders.istio_values import DEPENDS_ON, depends_on_configmaps
+
+    suffix = f"-{revision}" if revision else ""
+    assert depends_on_configmaps(revision).split(",") == [f"/namespaces/istio-system/ConfigMap/istio{suffix}",
+                                                          f"/namespaces/istio-system/ConfigMap/istio-sidecar-injector{suffix}"]
+    ev = evaluate("dev", {"istio": {"revision": revision}} if revision else {})
+    values = ev.charts()["istiod" if not revision else f"istiod-{revision}"].inputs["values"]
+    assert values["deploymentAnnotations"] == {DEPENDS_ON: depends_on_configmaps(revision)}

@@ -148,6 +148,27 @@ def policy_problems(objects: list[dict[str, Any]], config: dict[str, Any]) -> li
     return [f"{name}: {message}" for name, message in found]
 
 
+DEPENDS_ON = "config.kubernetes.io/depends-on"
+
+
+def depends_on_problems(objects: list[dict[str, Any]]) -> list[str]:
+    """Every `config.kubernetes.io/depends-on` reference names an object of the same render: Chart v4
+    orders a chart's objects by it, and a reference outside the chart is not supported."""
+    # Ref: https://github.com/pulumi/pulumi-kubernetes/blob/v4.25.0/provider/pkg/gen/examples/overlays/chartV4.md
+    # (<group>/namespaces/<namespace>/<kind>/<name>, <group>/<kind>/<name>)
+    def ref(o: dict[str, Any]) -> str:
+        group = o.get("apiVersion", "").rpartition("/")[0]
+        meta = o.get("metadata") or {}
+        scope = f"namespaces/{meta['namespace']}/" if meta.get("namespace") else ""
+        return f"{group}/{scope}{o.get('kind')}/{meta.get('name')}"
+
+    present = {ref(o) for o in objects}
+    return [f"{o.get('kind')} {(o.get('metadata') or {}).get('name')}: depends on {target}, which the chart does not "
+            "render" for o in objects
+            for target in ((o.get("metadata") or {}).get("annotations") or {}).get(DEPENDS_ON, "").split(",")
+            if target.strip() and target.strip() not in present]
+
+
 def stack_policy_problems(objects: list[dict[str, Any]], config: dict[str, Any]) -> list[str]:
     """The pack's stack rules (RBAC bindings, mesh-wide mTLS, CNI mode, ...) over everything a preview
     of the stack hands the pack: the program's own objects and every chart's rendered ones."""
@@ -309,6 +330,7 @@ def check_release(stack: str, release: str, chart: dict[str, Any], source: Path,
     report.add(stack, release, "waitFor", wait_problems(chart_name, objects))
     report.add(stack, release, "read-back drift", read_back_drift(objects))
     report.add(stack, release, "duplicate list keys", duplicate_list_keys(objects))
+    report.add(stack, release, "depends-on", depends_on_problems(objects))
     return objects
 
 

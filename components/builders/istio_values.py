@@ -109,10 +109,32 @@ def cni_values() -> dict[str, Any]:
             "resources": {"requests": {"cpu": "100m", "memory": "100Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}}}
 
 
+def revisioned(name: str, revision: str) -> str:
+    """A ConfigMap of the istiod chart: 'istio-sidecar-injector', or 'istio-sidecar-injector-<revision>'."""
+    return f"{name}-{revision}" if revision else name
+
+
+def depends_on_configmaps(revision: str) -> str:
+    """istiod's Deployment waits for the chart's ConfigMaps. istiod reads the injector ConfigMap once at
+    start and, if it is not there, never injects nor patches its webhook (the up then waits forever for
+    the CA bundle). Helm creates ConfigMaps before Deployments; Chart v4 creates a chart's objects in
+    parallel unless this annotation orders them (found by make e2e-local under load)."""
+    # Ref: https://github.com/istio/istio/blob/1.31.0/pilot/pkg/bootstrap/sidecarinjector.go (initSidecarInjector:
+    # "Skipping sidecar injector, template not found")
+    # Ref: https://github.com/pulumi/pulumi-kubernetes/blob/v4.25.0/provider/pkg/provider/yaml/v2/yaml.go (Register:
+    # the dependency graph honours config.kubernetes.io/depends-on within the chart)
+    return ",".join(f"/namespaces/{ROOT_NAMESPACE}/ConfigMap/{revisioned(n, revision)}"
+                    for n in ("istio", "istio-sidecar-injector"))
+
+
+DEPENDS_ON = "config.kubernetes.io/depends-on"
+
+
 def istiod_values(istio: IstioConfig, revision: str, tracing: Optional[TracingTarget]) -> dict[str, Any]:
     """Values of one `istiod` chart release (main or canary)."""
     return {
         "revision": revision,
+        "deploymentAnnotations": {DEPENDS_ON: depends_on_configmaps(revision)},
         "autoscaleEnabled": False,
         "replicaCount": istio.pilot.replicas,
         "resources": istio.pilot.resources.manifest(),

@@ -278,7 +278,7 @@ def _nested(depth):
     ({"mesh:workloads": "[" * 50_000 + "]" * 50_000}, "nested deeper than 12 levels"),  # the JSON decoder's own limit
     ({"mesh:workloads": json.dumps({"services": {"item": {"env": _nested(30)}}})}, "nested deeper than 12 levels"),
     ({"mesh:workloads": json.dumps({"tag": "v" * 1_000_000})}, "longer than 4096 characters"),
-    ({"mesh:workloads": json.dumps({"services": {f"s{i}": {} for i in range(10_000)}})}, "more than 4096"),
+    ({"mesh:workloads": json.dumps({"services": {f"s{i}": {} for i in range(100_001)}})}, "more than 100000"),
     ({"mesh:workloads": json.dumps({"services": {"x" * 5000: {}}})}, "longer than 4096 characters"),
 ])
 def test_input_shapes_are_refused_in_a_bounded_message(extra, rule):

@@ -27,7 +27,7 @@ CHANGES: dict[str, tuple[str, dict[str, Any], frozenset[str], frozenset[str]]] =
                                              frozenset({"item-deployment", "item-pdb"}), frozenset()),
     "proxy resources": ("dev", {"istio": {"proxy": {"resources": _PROXY}}},
                         frozenset({"istio-istiod", "ingress-chart", *INJECTED}), INJECTED),
-    "Istio version 1.31.1 -> 1.31.2": ("dev", {"istio": {"version": "1.31.2", "allowUnknownVersion": True}},
+    "Istio version 1.31.4 -> 1.31.5": ("dev", {"istio": {"version": "1.31.5", "allowUnknownVersion": True}},
                                        frozenset({"istio-base", "istio-istiod", "istio-cni", "ingress-chart",
                                                   *INJECTED}), INJECTED),
     "Kiali auth anonymous -> token": ("dev", {"observability": {"kiali": {"auth": {"strategy": "token"}}}},

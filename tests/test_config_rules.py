@@ -134,3 +134,43 @@ def test_end_of_life():
     raw["istio"]["allowEndOfLife"] = True
     parse_stack_config("prod", RawConfig(raw), today=TODAY)
     parse_stack_config("dev", RawConfig({**stack_config("dev"), "istio": {"version": "1.30.8"}}), today=TODAY)
+
+
+_WEB = {"ports": [{"protocol": "http", "port": 8080}], "public": True, "calls": []}
+_RES = {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"cpu": "1", "memory": "64Mi"}}
+
+
+@pytest.mark.parametrize("stack,patch", [
+    ("dev", {"istio": {"revision": "r" * 46}}),  # istiod-<46> is 53, Helm's limit
+    ("dev", {"topology": {"services": [{"name": "w" * 27, **_WEB}]}}),  # mesh-service-<27> is 40, Grafana's
+    ("prod", {"observability": {"prometheus": {"scrapeInterval": "1m15s"}}}),  # 75 s: four scrapes in 5m
+    ("prod", {"workloads": {"slo": {"availability": 99.9999}}}),
+    ("dev", {"istio": {"proxy": {"resources": _RES}}, "ingress": {"resources": _RES}}),  # the 64Mi floor itself
+    ("staging", {"ingress": {"hosts": [".".join(["a" * 63] * 3) + "." + "b" * 61]}}),  # 253 characters
+], ids=["revision-46", "service-27", "scrape-75s", "availability-99.9999", "proxy-64Mi", "host-253"])
+def test_each_bound_itself_is_accepted(stack, patch):
+    parse_stack_config(stack, _raw(stack, patch), today=TODAY)
+
+
+@pytest.mark.parametrize("stack,patch,key", [
+    ("dev", {"istio": {"revision": "r" * 47}}, "mesh:istio.revision"),
+    ("dev", {"topology": {"services": [{"name": "w" * 28, **_WEB}]}}, "mesh:topology.services[0].name"),
+    ("prod", {"observability": {"prometheus": {"scrapeInterval": "1m16s"}}},
+     "mesh:observability.prometheus.scrapeInterval"),
+    ("prod", {"workloads": {"slo": {"availability": 99.99991}}}, "mesh:workloads.slo.availability"),
+    ("dev", {"istio": {"proxy": {"resources": {**_RES, "limits": {"cpu": "1", "memory": "63Mi"}}}}},
+     "mesh:istio.proxy.resources.limits.memory"),
+    ("staging", {"ingress": {"hosts": [".".join(["a" * 63] * 3) + "." + "b" * 62]}}, "mesh:ingress.hosts[0]"),
+], ids=["revision-47", "service-28", "scrape-76s", "availability-over", "proxy-63Mi", "host-254"])
+def test_one_past_each_bound_is_refused(stack, patch, key):
+    err = _error(stack, patch)
+    assert key in err.keys, str(err)
+
+
+def test_messages_name_the_exact_rule():
+    err = _error("dev", {"istio": {"revision": "r" * 47}})
+    assert err.problems[0].allowed == ("too long: istiod's Helm release name 'istiod-" + "r" * 47 + "' would be 54 "
+                                       "characters; at most 53")
+    err = _error("prod", {"observability": {"prometheus": {"scrapeInterval": "2m"}}})
+    assert err.problems[0].allowed == ("too long for the alerts' shortest rate window (5m): at most 75s, so the "
+                                       "window spans 4 scrapes")

@@ -326,10 +326,11 @@ def test_a_secret_flat_key_is_masked(extra, secret):
 
 @pytest.mark.parametrize("value", ["s3cr3t-Value", 'pa"ss\\word', "pässwörd-ü", "tab\tbed-secret"])
 def test_a_secret_value_is_scrubbed_from_every_line_in_every_escaped_form(value):
-    """The secret also appears (as a mistake) in a plain key: no form of it survives in the message."""
-    patch = {"observability": {"kiali": {"auth": {"openid": {"clientSecret": value}}}},
-             "workloads": {"services": {"nosuch": {"env": {"A": value}}}}}
+    """The secret also appears (as a mistake) in a plain key whose problem echoes the value: no form of it
+    survives in the message."""
+    patch = {"observability": {"kiali": {"auth": {"openid": {"clientSecret": value}}}}, "ingress": {"hosts": [value]}}
     err = str(attempt("prod", patch, secret=("observability",)).error)
+    assert 'mesh:ingress.hosts[0] = "[secret]"' in err, err
     for form in (value, json.dumps(value)[1:-1], repr(value)[1:-1], value.encode("unicode_escape").decode()):
         assert form not in err, (form, err)
 

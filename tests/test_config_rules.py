@@ -89,10 +89,12 @@ def test_is_secret(key, secret, expected):
 
 
 def test_secrets_are_masked_and_scrubbed():
+    # The secret also lands (by mistake) in a plain key whose problem echoes its value.
     patch = {"observability": {"kiali": {"auth": {"openid": {"clientSecret": 'pa"ss\\wörd'}}}},
-             "workloads": {"services": {"nosuch": {"env": {"A": 'pa"ss\\wörd'}}}}}
+             "ingress": {"hosts": ['pa"ss\\wörd']}}
     text = str(_error("prod", patch, secret=("observability",)))
-    assert "[secret]" in text and "ss\\" not in text and "w\\u00f6rd" not in text and "wörd" not in text
+    assert "mesh:ingress.hosts[0] = \"[secret]\"" in text, text
+    assert "ss\\" not in text and "w\\u00f6rd" not in text and "wörd" not in text
     flat = _error("dev", extra={"mesh:observability.kiali.x": "hunter2-flat"},
                   secret=("observability.kiali.x",))
     assert "hunter2-flat" not in str(flat) and "[secret]" in str(flat)
@@ -174,3 +176,13 @@ def test_messages_name_the_exact_rule():
     err = _error("prod", {"observability": {"prometheus": {"scrapeInterval": "2m"}}})
     assert err.problems[0].allowed == ("too long for the alerts' shortest rate window (5m): at most 75s, so the "
                                        "window spans 4 scrapes")
+
+
+def test_a_secret_sections_keys_stay_readable_in_messages():
+    """Only values are secrets: the key paths of a secret section are what the message must name."""
+    raw = stack_config("prod")
+    raw["observability"]["kiali"]["auth"]["openid"]["clientSecret"] = "s3cr3t-Value"
+    raw["observability"]["grafana"] = {"anonymousViewer": True}
+    with pytest.raises(ConfigError) as err:
+        parse_stack_config("prod", RawConfig(raw, frozenset({"observability"})), today=TODAY)
+    assert 'mesh:observability.grafana.anonymousViewer = "[secret]"' in str(err.value)

@@ -183,9 +183,21 @@ def credential_problems(data: Mapping[str, Any], secret: frozenset[str]) -> list
 
 
 def secret_strings(raw: RawConfig) -> list[str]:
-    """Every string under a key the CLI marks secret (leaves and keys), to scrub from messages."""
-    return [text for name in raw.secret for _, text in _strings({name: raw.values.get(name)}, ())] + \
-        [v for name in raw.secret for v in [raw.values.get(name)] if isinstance(v, str)]
+    """Every string value under a key the CLI marks secret, to scrub from messages. Keys are not
+    secrets: they are the structure every message names (`mesh:observability.kiali...`)."""
+    return [text for name in raw.secret for text in _leaves(raw.values.get(name))]
+
+
+def _leaves(value: Any) -> Iterator[str]:
+    """The string values inside `value` (not its keys)."""
+    if isinstance(value, Mapping):
+        for v in value.values():
+            yield from _leaves(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _leaves(v)
+    elif isinstance(value, str):
+        yield value
 
 
 def _strings(value: Any, loc: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], str]]:

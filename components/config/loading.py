@@ -185,29 +185,19 @@ def credential_problems(data: Mapping[str, Any], secret: frozenset[str]) -> list
 def secret_strings(raw: RawConfig) -> list[str]:
     """Every string value under a key the CLI marks secret, to scrub from messages. Keys are not
     secrets: they are the structure every message names (`mesh:observability.kiali...`)."""
-    return [text for name in raw.secret for text in _leaves(raw.values.get(name))]
+    return [text for name in raw.secret for _, text in _strings(raw.values.get(name), (), keys=False)]
 
 
-def _leaves(value: Any) -> Iterator[str]:
-    """The string values inside `value` (not its keys)."""
-    if isinstance(value, Mapping):
-        for v in value.values():
-            yield from _leaves(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _leaves(v)
-    elif isinstance(value, str):
-        yield value
-
-
-def _strings(value: Any, loc: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], str]]:
+def _strings(value: Any, loc: tuple[Any, ...], keys: bool = True) -> Iterator[tuple[tuple[Any, ...], str]]:
+    """(key path, text) of every string value inside `value`, and of every key unless `keys` is False."""
     if isinstance(value, Mapping):
         for k, v in value.items():
-            yield (*loc, k), str(k)
-            yield from _strings(v, (*loc, k))
+            if keys:
+                yield (*loc, k), str(k)
+            yield from _strings(v, (*loc, k), keys)
     elif isinstance(value, list):
         for i, v in enumerate(value):
-            yield from _strings(v, (*loc, i))
+            yield from _strings(v, (*loc, i), keys)
     elif isinstance(value, str):
         yield loc, value
 

@@ -183,12 +183,16 @@ def stack_environment_problem(stack: str, declared: object) -> list[Problem]:
     return []
 
 
+def _istio_versions(cfg: StackConfig) -> list[tuple[str, str]]:
+    """(key, version) of each istiod the stack runs: the main one and the canary, if any."""
+    canary = cfg.istio.canary
+    return [("mesh:istio.version", cfg.istio.version)] + ([("mesh:istio.canary.version", canary.version)]
+                                                           if canary else [])
+
+
 def _version_rules(cfg: StackConfig) -> list[Problem]:
     istio, k8s, out = cfg.istio, cfg.kubernetes.version, []
-    versions = [("mesh:istio.version", istio.version)]
-    if istio.canary:
-        versions.append(("mesh:istio.canary.version", istio.canary.version))
-    for key, version in versions:
+    for key, version in _istio_versions(cfg):
         if not releases.known(version) and not istio.allow_unknown_version:
             out.append(Problem(key, version, f"not a release this program knows ({releases.known_list()}); for a "
                                              "newer release set mesh:istio.allowUnknownVersion: true"))
@@ -230,9 +234,7 @@ def _end_of_life_rules(cfg: StackConfig, today: date) -> list[Problem]:
     if POSTURES[cfg.environment].end_of_life:
         return []
     istio, k8s, out = cfg.istio, cfg.kubernetes, []
-    versions = [("mesh:istio.version", istio.version)] + ([("mesh:istio.canary.version", istio.canary.version)]
-                                                           if istio.canary else [])
-    for key, version in versions:
+    for key, version in _istio_versions(cfg):
         if releases.is_end_of_life(version, today) and not istio.allow_end_of_life:
             eol = releases.end_of_life(version)
             out.append(Problem(key, version, f"Istio {releases.minor(version)} is past its end of life"
